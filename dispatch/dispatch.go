@@ -1,0 +1,509 @@
+// Package dispatch calls the method of a Handler type named after a Stripe
+// event's type, with data.object decoded into the method's stripe-go type.
+//
+// New reflects on the Handler type once, checks every method with precise
+// errors and builds a table from event type to method; Decode and Run then
+// serve each event with one map look-up and one decode of data.object.
+// Package dispatch knows events, reflection and the Env; it knows nothing of
+// HTTP, authentication or where secrets come from.
+//
+// # Handler contract
+//
+// The Handler is a struct that embeds Env by value. Its methods, with a
+// pointer or value receiver, are:
+//
+//	func (h *Handler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) error // data.object decoded
+//	func (h *Handler) InvoicePaid(ctx context.Context) error                       // envelope only: h.Event
+//	func (h *Handler) Default(ctx context.Context) error // optional: every event without a method
+//	func (h *Handler) Init(ctx context.Context) error    // optional: once per cold start
+//	func (h Handler) ExtraEventTypes() []string          // optional: event types stripe-go v76 does not know
+//
+// A method's name is the name of stripe-go v76's EventType constant without
+// its "EventType" prefix (see MethodName). Any exported method of the shape
+// func(ctx) error or func(ctx, *T) error whose name is not an event type is a
+// start-up error, with the nearest event type suggested.
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/stripe/stripe-go/v76"
+)
+
+//go:generate go run ./internal/eventgen -o eventtypes_gen.go
+
+// stripePkgPath is the import path of the types a method may take.
+const stripePkgPath = "github.com/stripe/stripe-go/v76"
+
+// Reserved method names.
+const (
+	initMethod    = "Init"
+	defaultMethod = "Default"
+	extraMethod   = "ExtraEventTypes"
+)
+
+var (
+	contextType = reflect.TypeFor[context.Context]()
+	errorType   = reflect.TypeFor[error]()
+)
+
+// knownByType indexes the generated table of stripe-go's event types.
+var knownByType = func() map[stripe.EventType]*knownEvent {
+	m := make(map[stripe.EventType]*knownEvent, len(knownEvents))
+	for i := range knownEvents {
+		m[knownEvents[i].Type] = &knownEvents[i]
+	}
+	return m
+}()
+
+// Option configures a Dispatcher.
+type Option func(*Dispatcher)
+
+// StrictAPIVersion makes Decode reject, with ErrAPIVersion, events whose
+// api_version is set and differs from stripe.APIVersion. By default such
+// events are dispatched, with one warning logged per version.
+func StrictAPIVersion(strict bool) Option { return func(d *Dispatcher) { d.strict = strict } }
+
+// WithLogger sets the logger for the dispatcher's own warnings.
+func WithLogger(l *slog.Logger) Option { return func(d *Dispatcher) { d.log = l } }
+
+// Dispatcher routes events to the methods of one Handler type. It is safe
+// for concurrent use once Init has returned.
+type Dispatcher struct {
+	typeName string
+	routes   map[stripe.EventType]*route // event type -> method
+	fallback *route                      // Default, or nil
+	types    []string                    // event types with a method, sorted
+
+	newHandler func() (recv any, env *Env) // a fresh copy of the prototype
+	init       func(ctx context.Context, env Env) error
+
+	strict bool
+	log    *slog.Logger
+	warned sync.Map // API versions already warned about
+}
+
+// route is one handler method, bound at start-up.
+type route struct {
+	method string
+	object reflect.Type // struct type of the typed argument; nil for envelope-only
+	// envelope calls an envelope-only method directly, without reflection.
+	envelope func(recv any, ctx context.Context) error
+	// typed is the method value of a typed method, called by reflection:
+	// its argument type is only known at run time.
+	typed reflect.Value
+}
+
+// call runs the route's method on recv.
+func (r *route) call(recv any, ctx context.Context, obj reflect.Value) error {
+	if r.envelope != nil {
+		return r.envelope(recv, ctx)
+	}
+	out := r.typed.Call([]reflect.Value{reflect.ValueOf(recv), reflect.ValueOf(&ctx).Elem(), obj})
+	if out[0].IsNil() {
+		return nil
+	}
+	return out[0].Interface().(error)
+}
+
+// EnvCarrier is implemented by a pointer to any struct that embeds Env. It is
+// the constraint New puts on the Handler's pointer type; its method is
+// unexported, so only embedding Env satisfies it.
+type EnvCarrier interface{ env() *Env }
+
+// New validates the methods of type H and returns a Dispatcher that runs them
+// on copies of proto. All problems are reported together, each a
+// *MethodError; see the package documentation for the contract.
+func New[H any, P interface {
+	*H
+	EnvCarrier
+}](proto H, opts ...Option) (*Dispatcher, error) {
+	ht := reflect.TypeFor[H]()
+	if err := checkEmbedsEnv(ht); err != nil {
+		return nil, err
+	}
+	p := new(H)
+	*p = proto
+	d := &Dispatcher{
+		typeName: ht.String(),
+		routes:   make(map[stripe.EventType]*route),
+		newHandler: func() (any, *Env) {
+			h := new(H)
+			*h = *p
+			return h, P(h).env()
+		},
+		log: slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(d)
+	}
+
+	b := builder{d: d, pt: reflect.TypeFor[P](), direct: func(fn reflect.Value) func(any, context.Context) error {
+		f := fn.Interface().(func(P, context.Context) error)
+		return func(recv any, ctx context.Context) error { return f(recv.(P), ctx) }
+	}}
+	b.extraTypes(p)
+	b.methods()
+	if err := b.err(); err != nil {
+		return nil, err
+	}
+	if m, ok := b.pt.MethodByName(initMethod); ok {
+		initFn := m.Func.Interface().(func(P, context.Context) error)
+		d.init = func(ctx context.Context, env Env) error {
+			e := P(p).env()
+			*e = env
+			defer func() { *e = Env{} }()
+			return initFn(p, ctx)
+		}
+	}
+	return d, nil
+}
+
+func checkEmbedsEnv(ht reflect.Type) error {
+	if ht.Kind() == reflect.Struct {
+		for i := range ht.NumField() {
+			if f := ht.Field(i); f.Anonymous && f.Type == reflect.TypeFor[Env]() {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("dispatch: %s: %w: declare it as struct { dispatch.Env; ... } (embedded by value, not by pointer)", ht, ErrHandlerType)
+}
+
+// builder collects the routes and every start-up error.
+type builder struct {
+	d      *Dispatcher
+	pt     reflect.Type // *H
+	direct func(fn reflect.Value) func(recv any, ctx context.Context) error
+	byName map[string]stripe.EventType // method name -> event type
+	extra  map[stripe.EventType]bool
+	errs   []error
+}
+
+func (b *builder) fail(method string, sentinel error, format string, args ...any) {
+	b.errs = append(b.errs, &MethodError{Type: b.d.typeName, Method: method, Err: sentinel, Detail: fmt.Sprintf(format, args...)})
+}
+
+func (b *builder) err() error {
+	if len(b.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("dispatch: %d problem(s) with %s:\n%w", len(b.errs), b.d.typeName, errors.Join(b.errs...))
+}
+
+// extraTypes reads ExtraEventTypes, if declared, and builds the name table.
+func (b *builder) extraTypes(proto any) {
+	b.byName = make(map[string]stripe.EventType, len(knownEvents))
+	b.extra = make(map[stripe.EventType]bool)
+	for i := range knownEvents {
+		b.byName[knownEvents[i].Method] = knownEvents[i].Type
+	}
+	m, ok := b.pt.MethodByName(extraMethod)
+	if !ok {
+		return
+	}
+	if m.Type.NumIn() != 1 || m.Type.NumOut() != 1 || m.Type.Out(0) != reflect.TypeFor[[]string]() {
+		b.fail(extraMethod, ErrShape, "want func (h Handler) %s() []string, have %s", extraMethod, signature(m))
+		return
+	}
+	list := m.Func.Call([]reflect.Value{reflect.ValueOf(proto)})[0].Interface().([]string)
+	for _, t := range list {
+		et := stripe.EventType(t)
+		switch {
+		case !validEventType(t):
+			b.fail(extraMethod, ErrEventType, "%q is not an event type: want dot-separated lower-case words, like \"billing.alert.triggered\"", t)
+		case knownByType[et] != nil:
+			b.fail(extraMethod, ErrEventType, "%q is already known to stripe-go v76: remove it from %s", t, extraMethod)
+		case b.extra[et]:
+			b.fail(extraMethod, ErrEventType, "%q is listed twice", t)
+		default:
+			name := camelCase(t)
+			if other, dup := b.byName[name]; dup {
+				b.fail(name, ErrDuplicate, "event types %q and %q both map to method %s", other, t, name)
+				continue
+			}
+			b.byName[name] = et
+			b.extra[et] = true
+		}
+	}
+}
+
+func validEventType(t string) bool {
+	if t == "" || t[0] == '.' || t[len(t)-1] == '.' || strings.Contains(t, "..") || !strings.Contains(t, ".") {
+		return false
+	}
+	for _, r := range t {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// methods binds every exported method of *H.
+func (b *builder) methods() {
+	for i := range b.pt.NumMethod() {
+		m := b.pt.Method(i)
+		switch m.Name {
+		case extraMethod:
+			continue
+		case initMethod, defaultMethod:
+			if !isShape(m.Type, 1) {
+				b.fail(m.Name, ErrShape, "want func (h *Handler) %s(ctx context.Context) error, have %s", m.Name, signature(m))
+				continue
+			}
+			if m.Name == defaultMethod {
+				b.d.fallback = b.bind(m, nil)
+			}
+			continue
+		}
+		et, isEvent := b.byName[m.Name]
+		handlerLike := isShape(m.Type, 1) || isShape(m.Type, 2)
+		switch {
+		case !isEvent && handlerLike:
+			b.unknown(m)
+		case !isEvent:
+			// Not named after an event and not shaped like a handler: a
+			// helper such as Env.IdempotencyKey. Leave it alone.
+		case !handlerLike:
+			b.fail(m.Name, ErrShape, "a method for %s must be func (h *Handler) %s(ctx context.Context, obj *stripe.T) error or func (h *Handler) %[2]s(ctx context.Context) error, have %s", et, m.Name, signature(m))
+		case m.Type.NumIn() == 2:
+			b.add(et, b.bind(m, nil))
+		default:
+			if obj, ok := b.objectType(m, et); ok {
+				b.add(et, b.bind(m, obj))
+			}
+		}
+	}
+}
+
+func (b *builder) add(et stripe.EventType, r *route) {
+	if prev, dup := b.d.routes[et]; dup {
+		b.fail(r.method, ErrDuplicate, "%s is already handled by %s", et, prev.method)
+		return
+	}
+	b.d.routes[et] = r
+	b.d.types = append(b.d.types, string(et))
+	sort.Strings(b.d.types)
+}
+
+// unknown reports a handler-shaped method that matches no event type.
+func (b *builder) unknown(m reflect.Method) {
+	names := make([]string, 0, len(b.byName))
+	for n := range b.byName {
+		names = append(names, n)
+	}
+	slices.Sort(names) // deterministic suggestion on ties
+	if near, ok := nearest(m.Name, names); ok {
+		b.fail(m.Name, ErrUnknownEvent, "did you mean %s (%s)?", near, b.byName[near])
+		return
+	}
+	b.fail(m.Name, ErrUnknownEvent, "no event type is close; if it is an event type stripe-go v76 does not know, list it in %s, or unexport the method if it is a helper", extraMethod)
+}
+
+// objectType checks the typed argument of m, the method for et.
+func (b *builder) objectType(m reflect.Method, et stripe.EventType) (reflect.Type, bool) {
+	arg := m.Type.In(2)
+	if arg.Kind() != reflect.Pointer || arg.Elem().Kind() != reflect.Struct || arg.Elem().PkgPath() != stripePkgPath {
+		b.fail(m.Name, ErrObjectType, "the second argument must be a pointer to a stripe-go type, like %s; have %s", wantObject(et), arg)
+		return nil, false
+	}
+	switch k := knownByType[et]; {
+	case k == nil || slices.Contains(k.Objects, arg.Elem()):
+		return arg.Elem(), true
+	case len(k.Objects) == 0:
+		b.fail(m.Name, ErrObjectType, "stripe-go v76 has no type for the object %s carries: declare func (h *Handler) %s(ctx context.Context) error and decode h.Event.Data.Raw", et, m.Name)
+	default:
+		b.fail(m.Name, ErrObjectType, "%s carries %s, not %s", et, wantObject(et), arg)
+	}
+	return nil, false
+}
+
+func wantObject(et stripe.EventType) string {
+	k := knownByType[et]
+	if k == nil || len(k.Objects) == 0 {
+		return "*stripe.Charge"
+	}
+	names := make([]string, len(k.Objects))
+	for i, t := range k.Objects {
+		names[i] = "*" + t.String()
+	}
+	return strings.Join(names, " or ")
+}
+
+// bind turns method m into a route. obj is the typed argument's struct type,
+// nil for envelope-only methods.
+func (b *builder) bind(m reflect.Method, obj reflect.Type) *route {
+	if obj == nil {
+		return &route{method: m.Name, envelope: b.direct(m.Func)}
+	}
+	return &route{method: m.Name, object: obj, typed: m.Func}
+}
+
+// isShape reports whether mt (a method type with its receiver) is
+// func(recv, context.Context) error (n == 1) or func(recv, context.Context, X) error (n == 2).
+func isShape(mt reflect.Type, n int) bool {
+	return mt.NumIn() == n+1 && mt.In(1) == contextType && mt.NumOut() == 1 && mt.Out(0) == errorType && !mt.IsVariadic()
+}
+
+func signature(m reflect.Method) string {
+	s := m.Type.String() // func(*handler.Handler, context.Context) error
+	return "func " + m.Name + strings.TrimPrefix(s, "func")
+}
+
+// EventTypes returns the event types that have a method, sorted. Default is
+// not counted: see HasDefault.
+func (d *Dispatcher) EventTypes() []string { return slices.Clone(d.types) }
+
+// HasDefault reports whether the Handler has a Default method.
+func (d *Dispatcher) HasDefault() bool { return d.fallback != nil }
+
+// Init runs the Handler's Init method, if it has one, on the prototype that
+// every event's copy is made from, with env in its Env. Fields Init sets are
+// carried into every copy. Call Init once, before the first Run.
+func (d *Dispatcher) Init(ctx context.Context, env Env) error {
+	if d.init == nil {
+		return nil
+	}
+	if err := d.init(ctx, env); err != nil {
+		return fmt.Errorf("%w: %w", ErrInit, err)
+	}
+	return nil
+}
+
+// Delivery is one decoded event, routed to its method.
+type Delivery struct {
+	// Event is the decoded envelope, without Data.Object (see Env.Event).
+	Event *stripe.Event
+	route *route
+}
+
+// Method returns the name of the method Run will call: the event's own
+// method, "Default", or "" when the event will be ignored.
+func (dl *Delivery) Method() string {
+	if dl.route == nil {
+		return ""
+	}
+	return dl.route.method
+}
+
+// envelope is a stripe.Event without stripe-go's EventData decoder, which
+// would decode data.object into a map for every event.
+type envelope struct {
+	ID              string               `json:"id"`
+	Object          string               `json:"object"`
+	Account         string               `json:"account"`
+	APIVersion      string               `json:"api_version"`
+	Created         int64                `json:"created"`
+	Livemode        bool                 `json:"livemode"`
+	PendingWebhooks int64                `json:"pending_webhooks"`
+	Request         *stripe.EventRequest `json:"request"`
+	Type            stripe.EventType     `json:"type"`
+	Data            *struct {
+		Object             json.RawMessage `json:"object"`
+		PreviousAttributes map[string]any  `json:"previous_attributes"`
+	} `json:"data"`
+}
+
+// decoded holds everything Decode allocates, in one allocation.
+type decoded struct {
+	env   envelope
+	event stripe.Event
+	data  stripe.EventData
+	dl    Delivery
+}
+
+// Decode parses an event body and finds its method. It does not decode
+// data.object. Errors wrap ErrMalformed, ErrNotEvent or ErrAPIVersion; with
+// ErrAPIVersion the returned Delivery is set, for logging.
+func (d *Dispatcher) Decode(body []byte) (*Delivery, error) {
+	x := new(decoded)
+	if err := json.Unmarshal(body, &x.env); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return nil, fmt.Errorf("%w: field %q has the wrong type", ErrNotEvent, te.Field)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	e := &x.env
+	switch {
+	case e.Object != "" && e.Object != "event":
+		return nil, fmt.Errorf("%w: object is %q", ErrNotEvent, e.Object)
+	case e.ID == "":
+		return nil, fmt.Errorf("%w: no id", ErrNotEvent)
+	case e.Type == "":
+		return nil, fmt.Errorf("%w: no type", ErrNotEvent)
+	case e.Data == nil || len(e.Data.Object) == 0 || e.Data.Object[0] != '{':
+		return nil, fmt.Errorf("%w: data.object is not a JSON object", ErrNotEvent)
+	}
+	x.data = stripe.EventData{Raw: e.Data.Object, PreviousAttributes: e.Data.PreviousAttributes}
+	x.event = stripe.Event{
+		ID: e.ID, Object: e.Object, Account: e.Account, APIVersion: e.APIVersion,
+		Created: e.Created, Livemode: e.Livemode, PendingWebhooks: e.PendingWebhooks,
+		Request: e.Request, Type: e.Type, Data: &x.data,
+	}
+	x.dl.Event = &x.event
+	if r := d.routes[e.Type]; r != nil {
+		x.dl.route = r
+	} else {
+		x.dl.route = d.fallback
+	}
+	if v := e.APIVersion; v != "" && v != stripe.APIVersion {
+		if d.strict {
+			return &x.dl, fmt.Errorf("%w: event has %s, stripe-go v76 has %s", ErrAPIVersion, v, stripe.APIVersion)
+		}
+		if _, seen := d.warned.LoadOrStore(v, true); !seen {
+			d.log.Warn("event API version differs from stripe-go's; objects may decode incompletely. Pin the webhook endpoint's API version (make register does) or set STRICT_API_VERSION=true to refuse such events",
+				"event_api_version", v, "stripe_api_version", stripe.APIVersion, "event_id", e.ID)
+		}
+	}
+	return &x.dl, nil
+}
+
+// Run calls the Delivery's method on a fresh copy of the Handler whose Env is
+// base with Event set and Log extended by the event's id and type. It
+// returns nil for ignored events; otherwise a *HandlerError, a *PanicError
+// (the panic is recovered), an error wrapping ErrDecodeObject, or nil.
+func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error) {
+	r := dl.route
+	if r == nil {
+		return nil
+	}
+	var obj reflect.Value
+	if r.object != nil {
+		obj = reflect.New(r.object)
+		if err := json.Unmarshal(dl.Event.Data.Raw, obj.Interface()); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
+		}
+	} else if dl.Event.Data.Object == nil {
+		if err := json.Unmarshal(dl.Event.Data.Raw, &dl.Event.Data.Object); err != nil {
+			return fmt.Errorf("%w: %v", ErrDecodeObject, err)
+		}
+	}
+	recv, env := d.newHandler()
+	*env = base
+	env.Event = dl.Event
+	if env.Log == nil {
+		env.Log = d.log
+	}
+	env.Log = env.Log.With(slog.String("event_id", dl.Event.ID), slog.String("event_type", string(dl.Event.Type)))
+
+	defer func() {
+		if v := recover(); v != nil {
+			err = &PanicError{Method: r.method, Value: v, Stack: debug.Stack()}
+		}
+	}()
+	if err := r.call(recv, ctx, obj); err != nil {
+		return &HandlerError{Method: r.method, Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,68 @@
+// Package secrets supplies named secret values (API keys, signing secrets,
+// passwords) to the functions at run time.
+//
+// A Source hands out a Map, a read-only snapshot of every secret by name. The
+// environment source treats each environment variable as a secret of the same
+// name, which is what `sam local invoke --env-vars`, a .env file or plain
+// exports provide. Package secrets knows nothing of Stripe or of events.
+package secrets
+
+import (
+	"context"
+	"errors"
+	"strings"
+)
+
+// Map holds secret values by name. A Map returned by a Source is a snapshot
+// shared by concurrent readers: read it, never modify it.
+type Map map[string]string
+
+// List returns the named secret split at commas, with surrounding spaces and
+// empty items dropped. It suits secrets that hold several values, such as a
+// list of signing secrets kept during a rotation. A missing secret yields nil.
+func (m Map) List(name string) []string {
+	v := m[name]
+	if v == "" {
+		return nil
+	}
+	var out []string
+	for item := range strings.SplitSeq(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// ErrUnavailable reports that a Source could not produce its secrets. Errors
+// returned by Load wrap it, so callers can answer "try again later" with
+// errors.Is whatever the cause.
+var ErrUnavailable = errors.New("secrets unavailable")
+
+// Source supplies the current secrets.
+type Source interface {
+	// Load returns the current snapshot. It is called for every request, so
+	// implementations cache; it must be safe for concurrent use. A non-nil
+	// error wraps ErrUnavailable and never contains a secret value.
+	Load(ctx context.Context) (Map, error)
+}
+
+// Static is a Source that always returns the same Map.
+type Static Map
+
+// Load returns m.
+func (m Static) Load(context.Context) (Map, error) { return Map(m), nil }
+
+// FromEnviron returns a Source whose secrets are the given environment, in the
+// "NAME=value" form of os.Environ. It is read once: later changes to the
+// process environment are not seen.
+func FromEnviron(environ []string) Static {
+	m := make(Map, len(environ))
+	for _, kv := range environ {
+		name, value, ok := strings.Cut(kv, "=")
+		if ok && name != "" {
+			m[name] = value
+		}
+	}
+	return Static(m)
+}
