@@ -97,6 +97,8 @@ type Dispatcher struct {
 type route struct {
 	method string
 	object reflect.Type // struct type of the typed argument; nil for envelope-only
+	// decode returns a new *object decoded from data.object.
+	decode func(raw []byte) (any, error)
 	// envelope calls an envelope-only method directly, without reflection.
 	envelope func(recv any, ctx context.Context) error
 	// typed is the method value of a typed method, called by reflection:
@@ -347,7 +349,14 @@ func (b *builder) bind(m reflect.Method, obj reflect.Type) *route {
 	if obj == nil {
 		return &route{method: m.Name, envelope: b.direct(m.Func)}
 	}
-	return &route{method: m.Name, object: obj, typed: m.Func}
+	decode := plainDecoders[obj]
+	if decode == nil {
+		decode = func(raw []byte) (any, error) {
+			v := reflect.New(obj).Interface()
+			return v, json.Unmarshal(raw, v)
+		}
+	}
+	return &route{method: m.Name, object: obj, typed: m.Func, decode: decode}
 }
 
 // isShape reports whether mt (a method type with its receiver) is
@@ -480,10 +489,11 @@ func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error
 	}
 	var obj reflect.Value
 	if r.object != nil {
-		obj = reflect.New(r.object)
-		if err := json.Unmarshal(dl.Event.Data.Raw, obj.Interface()); err != nil {
+		v, err := r.decode(dl.Event.Data.Raw)
+		if err != nil {
 			return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
 		}
+		obj = reflect.ValueOf(v)
 	} else if dl.Event.Data.Object == nil {
 		if err := json.Unmarshal(dl.Event.Data.Raw, &dl.Event.Data.Object); err != nil {
 			return fmt.Errorf("%w: %v", ErrDecodeObject, err)

@@ -3,6 +3,7 @@
 package dispatch
 
 import (
+	"encoding/json"
 	"reflect"
 
 	stripe "github.com/stripe/stripe-go/v76"
@@ -251,4 +252,213 @@ var knownEvents = [...]knownEvent{
 	{stripe.EventTypeTreasuryReceivedCreditFailed, "TreasuryReceivedCreditFailed", []reflect.Type{reflect.TypeFor[stripe.TreasuryReceivedCredit]()}},
 	{stripe.EventTypeTreasuryReceivedCreditSucceeded, "TreasuryReceivedCreditSucceeded", []reflect.Type{reflect.TypeFor[stripe.TreasuryReceivedCredit]()}},
 	{stripe.EventTypeTreasuryReceivedDebitCreated, "TreasuryReceivedDebitCreated", []reflect.Type{reflect.TypeFor[stripe.TreasuryReceivedDebit]()}},
+}
+
+// Method-less copies of the object types whose UnmarshalJSON only accepts a
+// bare ID (an unexpanded reference) before decoding the object itself.
+type (
+	plainAccount                        stripe.Account
+	plainApplication                    stripe.Application
+	plainApplicationFee                 stripe.ApplicationFee
+	plainBankAccount                    stripe.BankAccount
+	plainBillingPortalConfiguration     stripe.BillingPortalConfiguration
+	plainCard                           stripe.Card
+	plainCharge                         stripe.Charge
+	plainClimateProduct                 stripe.ClimateProduct
+	plainCoupon                         stripe.Coupon
+	plainCreditNote                     stripe.CreditNote
+	plainCustomer                       stripe.Customer
+	plainCustomerCashBalanceTransaction stripe.CustomerCashBalanceTransaction
+	plainDiscount                       stripe.Discount
+	plainDispute                        stripe.Dispute
+	plainFeeRefund                      stripe.FeeRefund
+	plainFile                           stripe.File
+	plainInvoice                        stripe.Invoice
+	plainInvoiceItem                    stripe.InvoiceItem
+	plainIssuingAuthorization           stripe.IssuingAuthorization
+	plainIssuingCard                    stripe.IssuingCard
+	plainIssuingCardholder              stripe.IssuingCardholder
+	plainIssuingDispute                 stripe.IssuingDispute
+	plainIssuingToken                   stripe.IssuingToken
+	plainIssuingTransaction             stripe.IssuingTransaction
+	plainMandate                        stripe.Mandate
+	plainPaymentIntent                  stripe.PaymentIntent
+	plainPaymentLink                    stripe.PaymentLink
+	plainPaymentMethod                  stripe.PaymentMethod
+	plainPayout                         stripe.Payout
+	plainPlan                           stripe.Plan
+	plainPrice                          stripe.Price
+	plainProduct                        stripe.Product
+	plainPromotionCode                  stripe.PromotionCode
+	plainQuote                          stripe.Quote
+	plainRefund                         stripe.Refund
+	plainReview                         stripe.Review
+	plainSetupIntent                    stripe.SetupIntent
+	plainSubscription                   stripe.Subscription
+	plainSubscriptionSchedule           stripe.SubscriptionSchedule
+	plainTaxID                          stripe.TaxID
+	plainTaxRate                        stripe.TaxRate
+	plainTestHelpersTestClock           stripe.TestHelpersTestClock
+	plainTopup                          stripe.Topup
+	plainTransfer                       stripe.Transfer
+)
+
+// plainDecoders decode data.object into the types above without the
+// UnmarshalJSON detour. Types not listed decode with json.Unmarshal.
+var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
+	reflect.TypeFor[stripe.Account](): func(raw []byte) (any, error) {
+		v := new(stripe.Account)
+		return v, json.Unmarshal(raw, (*plainAccount)(v))
+	},
+	reflect.TypeFor[stripe.Application](): func(raw []byte) (any, error) {
+		v := new(stripe.Application)
+		return v, json.Unmarshal(raw, (*plainApplication)(v))
+	},
+	reflect.TypeFor[stripe.ApplicationFee](): func(raw []byte) (any, error) {
+		v := new(stripe.ApplicationFee)
+		return v, json.Unmarshal(raw, (*plainApplicationFee)(v))
+	},
+	reflect.TypeFor[stripe.BankAccount](): func(raw []byte) (any, error) {
+		v := new(stripe.BankAccount)
+		return v, json.Unmarshal(raw, (*plainBankAccount)(v))
+	},
+	reflect.TypeFor[stripe.BillingPortalConfiguration](): func(raw []byte) (any, error) {
+		v := new(stripe.BillingPortalConfiguration)
+		return v, json.Unmarshal(raw, (*plainBillingPortalConfiguration)(v))
+	},
+	reflect.TypeFor[stripe.Card](): func(raw []byte) (any, error) { v := new(stripe.Card); return v, json.Unmarshal(raw, (*plainCard)(v)) },
+	reflect.TypeFor[stripe.Charge](): func(raw []byte) (any, error) {
+		v := new(stripe.Charge)
+		return v, json.Unmarshal(raw, (*plainCharge)(v))
+	},
+	reflect.TypeFor[stripe.ClimateProduct](): func(raw []byte) (any, error) {
+		v := new(stripe.ClimateProduct)
+		return v, json.Unmarshal(raw, (*plainClimateProduct)(v))
+	},
+	reflect.TypeFor[stripe.Coupon](): func(raw []byte) (any, error) {
+		v := new(stripe.Coupon)
+		return v, json.Unmarshal(raw, (*plainCoupon)(v))
+	},
+	reflect.TypeFor[stripe.CreditNote](): func(raw []byte) (any, error) {
+		v := new(stripe.CreditNote)
+		return v, json.Unmarshal(raw, (*plainCreditNote)(v))
+	},
+	reflect.TypeFor[stripe.Customer](): func(raw []byte) (any, error) {
+		v := new(stripe.Customer)
+		return v, json.Unmarshal(raw, (*plainCustomer)(v))
+	},
+	reflect.TypeFor[stripe.CustomerCashBalanceTransaction](): func(raw []byte) (any, error) {
+		v := new(stripe.CustomerCashBalanceTransaction)
+		return v, json.Unmarshal(raw, (*plainCustomerCashBalanceTransaction)(v))
+	},
+	reflect.TypeFor[stripe.Discount](): func(raw []byte) (any, error) {
+		v := new(stripe.Discount)
+		return v, json.Unmarshal(raw, (*plainDiscount)(v))
+	},
+	reflect.TypeFor[stripe.Dispute](): func(raw []byte) (any, error) {
+		v := new(stripe.Dispute)
+		return v, json.Unmarshal(raw, (*plainDispute)(v))
+	},
+	reflect.TypeFor[stripe.FeeRefund](): func(raw []byte) (any, error) {
+		v := new(stripe.FeeRefund)
+		return v, json.Unmarshal(raw, (*plainFeeRefund)(v))
+	},
+	reflect.TypeFor[stripe.File](): func(raw []byte) (any, error) { v := new(stripe.File); return v, json.Unmarshal(raw, (*plainFile)(v)) },
+	reflect.TypeFor[stripe.Invoice](): func(raw []byte) (any, error) {
+		v := new(stripe.Invoice)
+		return v, json.Unmarshal(raw, (*plainInvoice)(v))
+	},
+	reflect.TypeFor[stripe.InvoiceItem](): func(raw []byte) (any, error) {
+		v := new(stripe.InvoiceItem)
+		return v, json.Unmarshal(raw, (*plainInvoiceItem)(v))
+	},
+	reflect.TypeFor[stripe.IssuingAuthorization](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingAuthorization)
+		return v, json.Unmarshal(raw, (*plainIssuingAuthorization)(v))
+	},
+	reflect.TypeFor[stripe.IssuingCard](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingCard)
+		return v, json.Unmarshal(raw, (*plainIssuingCard)(v))
+	},
+	reflect.TypeFor[stripe.IssuingCardholder](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingCardholder)
+		return v, json.Unmarshal(raw, (*plainIssuingCardholder)(v))
+	},
+	reflect.TypeFor[stripe.IssuingDispute](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingDispute)
+		return v, json.Unmarshal(raw, (*plainIssuingDispute)(v))
+	},
+	reflect.TypeFor[stripe.IssuingToken](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingToken)
+		return v, json.Unmarshal(raw, (*plainIssuingToken)(v))
+	},
+	reflect.TypeFor[stripe.IssuingTransaction](): func(raw []byte) (any, error) {
+		v := new(stripe.IssuingTransaction)
+		return v, json.Unmarshal(raw, (*plainIssuingTransaction)(v))
+	},
+	reflect.TypeFor[stripe.Mandate](): func(raw []byte) (any, error) {
+		v := new(stripe.Mandate)
+		return v, json.Unmarshal(raw, (*plainMandate)(v))
+	},
+	reflect.TypeFor[stripe.PaymentIntent](): func(raw []byte) (any, error) {
+		v := new(stripe.PaymentIntent)
+		return v, json.Unmarshal(raw, (*plainPaymentIntent)(v))
+	},
+	reflect.TypeFor[stripe.PaymentLink](): func(raw []byte) (any, error) {
+		v := new(stripe.PaymentLink)
+		return v, json.Unmarshal(raw, (*plainPaymentLink)(v))
+	},
+	reflect.TypeFor[stripe.PaymentMethod](): func(raw []byte) (any, error) {
+		v := new(stripe.PaymentMethod)
+		return v, json.Unmarshal(raw, (*plainPaymentMethod)(v))
+	},
+	reflect.TypeFor[stripe.Payout](): func(raw []byte) (any, error) {
+		v := new(stripe.Payout)
+		return v, json.Unmarshal(raw, (*plainPayout)(v))
+	},
+	reflect.TypeFor[stripe.Plan]():  func(raw []byte) (any, error) { v := new(stripe.Plan); return v, json.Unmarshal(raw, (*plainPlan)(v)) },
+	reflect.TypeFor[stripe.Price](): func(raw []byte) (any, error) { v := new(stripe.Price); return v, json.Unmarshal(raw, (*plainPrice)(v)) },
+	reflect.TypeFor[stripe.Product](): func(raw []byte) (any, error) {
+		v := new(stripe.Product)
+		return v, json.Unmarshal(raw, (*plainProduct)(v))
+	},
+	reflect.TypeFor[stripe.PromotionCode](): func(raw []byte) (any, error) {
+		v := new(stripe.PromotionCode)
+		return v, json.Unmarshal(raw, (*plainPromotionCode)(v))
+	},
+	reflect.TypeFor[stripe.Quote](): func(raw []byte) (any, error) { v := new(stripe.Quote); return v, json.Unmarshal(raw, (*plainQuote)(v)) },
+	reflect.TypeFor[stripe.Refund](): func(raw []byte) (any, error) {
+		v := new(stripe.Refund)
+		return v, json.Unmarshal(raw, (*plainRefund)(v))
+	},
+	reflect.TypeFor[stripe.Review](): func(raw []byte) (any, error) {
+		v := new(stripe.Review)
+		return v, json.Unmarshal(raw, (*plainReview)(v))
+	},
+	reflect.TypeFor[stripe.SetupIntent](): func(raw []byte) (any, error) {
+		v := new(stripe.SetupIntent)
+		return v, json.Unmarshal(raw, (*plainSetupIntent)(v))
+	},
+	reflect.TypeFor[stripe.Subscription](): func(raw []byte) (any, error) {
+		v := new(stripe.Subscription)
+		return v, json.Unmarshal(raw, (*plainSubscription)(v))
+	},
+	reflect.TypeFor[stripe.SubscriptionSchedule](): func(raw []byte) (any, error) {
+		v := new(stripe.SubscriptionSchedule)
+		return v, json.Unmarshal(raw, (*plainSubscriptionSchedule)(v))
+	},
+	reflect.TypeFor[stripe.TaxID](): func(raw []byte) (any, error) { v := new(stripe.TaxID); return v, json.Unmarshal(raw, (*plainTaxID)(v)) },
+	reflect.TypeFor[stripe.TaxRate](): func(raw []byte) (any, error) {
+		v := new(stripe.TaxRate)
+		return v, json.Unmarshal(raw, (*plainTaxRate)(v))
+	},
+	reflect.TypeFor[stripe.TestHelpersTestClock](): func(raw []byte) (any, error) {
+		v := new(stripe.TestHelpersTestClock)
+		return v, json.Unmarshal(raw, (*plainTestHelpersTestClock)(v))
+	},
+	reflect.TypeFor[stripe.Topup](): func(raw []byte) (any, error) { v := new(stripe.Topup); return v, json.Unmarshal(raw, (*plainTopup)(v)) },
+	reflect.TypeFor[stripe.Transfer](): func(raw []byte) (any, error) {
+		v := new(stripe.Transfer)
+		return v, json.Unmarshal(raw, (*plainTransfer)(v))
+	},
 }

@@ -96,7 +96,7 @@ func loadStripe(t *testing.T) (dir, version string, events []stripeEvent, struct
 	if err != nil {
 		t.Fatal(err)
 	}
-	events, structs, err = parseStripe(dir)
+	events, structs, _, err = parseStripe(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,7 +247,7 @@ type Named string
 			t.Fatal(err)
 		}
 	}
-	events, structs, err := parseStripe(dir)
+	events, structs, _, err := parseStripe(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,76 @@
+# Stripetask: `make run` to try it locally, `make test` to check everything.
+# Tools the project needs are installed into ./bin by `make tools`, from the
+# Go module proxy at pinned versions; nothing else needs installing.
+
+SHELL := bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export PATH := $(BIN):$(PATH)
+
+STRIPE_MOCK_VERSION := v0.203.0
+BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
+
+# The signing secret of the local modes and of the fixtures in events/.
+# It signs nothing real: production reads STRIPE_WEBHOOK_SECRET from secrets.
+LOCAL_WEBHOOK_SECRET := whsec_stripetask_local_test_secret_0123456789
+
+# Lambda build settings: static, arm64, no RPC shim, stripped.
+LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
+LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
+
+.PHONY: all run test lint tools events bench build clean help
+
+all: test
+
+help:
+	@echo "make run     local webhook on :3000 (stripe-mock if STRIPE_KEY is unset)"
+	@echo "make test    gofmt, go vet, go test -race ./..."
+	@echo "make events  re-sign the fixtures in events/ with the local secret"
+	@echo "make bench   runtime vs hand-written baseline, as ratios (benchstat)"
+	@echo "make build   Lambda bootstrap binaries under build/"
+
+tools: $(BIN)/stripe-mock
+
+$(BIN)/stripe-mock:
+	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+$(BIN)/benchstat:
+	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
+
+run: tools
+	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local webhook :3000
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: tools lint
+	$(GO) test -race -count=1 ./...
+
+events:
+	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) $$(find events -name '*.json' | sort)
+
+# Benchmarks: the full webhook path against a hand-written baseline in the
+# same run, compared by benchstat (ratios in the "vs base" column).
+BENCH_COUNT ?= 10
+bench: tools $(BIN)/benchstat
+	mkdir -p build/bench
+	$(GO) test -run '^$$' -bench 'BenchmarkWebhook' -benchmem -count $(BENCH_COUNT) ./functions/webhook/ | tee build/bench/webhook.txt
+	benchstat -col /impl build/bench/webhook.txt
+	GOEXPERIMENT=jsonv2 $(GO) test -run '^$$' -bench 'BenchmarkWebhook' -benchmem -count $(BENCH_COUNT) ./functions/webhook/ | tee build/bench/webhook-jsonv2.txt
+	benchstat -col /impl build/bench/webhook-jsonv2.txt
+	@echo "== encoding/json v1 (default) vs GOEXPERIMENT=jsonv2, per implementation"
+	benchstat build/bench/webhook.txt build/bench/webhook-jsonv2.txt
+
+build: build/webhook/bootstrap
+
+build/webhook/bootstrap: $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/webhook
+
+# sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
+build-WebhookFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+
+clean:
+	rm -rf build .aws-sam

@@ -1,0 +1,144 @@
+// Package boot wires a function together from its process environment: the
+// logger, the secrets source, the Stripe client, the HTTP handler and the
+// transport that runs it in AWS Lambda or locally. main packages call it and
+// nothing else.
+package boot
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"time"
+
+	"stripetask/delivery"
+	"stripetask/dispatch"
+	"stripetask/secrets"
+	"stripetask/stripeclient"
+	"stripetask/transport"
+)
+
+// Process is what a function takes from its process: arguments, environment
+// and standard streams. Tests pass their own.
+type Process struct {
+	Args    []string // without the program name
+	Getenv  func(string) string
+	Environ []string
+	Stdout  io.Writer
+	Stderr  io.Writer
+}
+
+// OS returns the real process's Process.
+func OS() Process {
+	return Process{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// Settings are the webhook's non-secret settings, from environment variables.
+type Settings struct {
+	// LogLevel is LOG_LEVEL (or Lambda's AWS_LAMBDA_LOG_LEVEL): debug, info,
+	// warn or error. Default info.
+	LogLevel slog.Level
+	// Tolerance is SIGNATURE_TOLERANCE, a Go duration ("300s", "5m") or a
+	// number of seconds. Default 300 s.
+	Tolerance time.Duration
+	// StrictAPIVersion is STRICT_API_VERSION=true: refuse (400) events whose
+	// api_version differs from stripe-go's instead of warning.
+	StrictAPIVersion bool
+}
+
+// ReadSettings parses the settings; a malformed value is an error naming it.
+func ReadSettings(getenv func(string) string) (Settings, error) {
+	s := Settings{LogLevel: slog.LevelInfo, Tolerance: delivery.DefaultTolerance}
+	level := getenv("LOG_LEVEL")
+	if level == "" {
+		level = getenv("AWS_LAMBDA_LOG_LEVEL")
+	}
+	if level != "" {
+		if err := s.LogLevel.UnmarshalText([]byte(level)); err != nil {
+			return s, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+		}
+	}
+	if v := getenv("SIGNATURE_TOLERANCE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			secs, err2 := strconv.Atoi(v)
+			if err2 != nil {
+				return s, fmt.Errorf("SIGNATURE_TOLERANCE=%q: want a duration like 300s or a number of seconds", v)
+			}
+			d = time.Duration(secs) * time.Second
+		}
+		if d <= 0 {
+			return s, fmt.Errorf("SIGNATURE_TOLERANCE=%q: must be positive", v)
+		}
+		s.Tolerance = d
+	}
+	if v := getenv("STRICT_API_VERSION"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("STRICT_API_VERSION=%q: want true or false", v)
+		}
+		s.StrictAPIVersion = b
+	}
+	return s, nil
+}
+
+// NewLogger returns the JSON logger every function uses.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Webhook runs the webhook function for the Handler type H and returns the
+// process exit code: in AWS Lambda when AWS_LAMBDA_RUNTIME_API is set,
+// otherwise the local `serve` and `invoke` modes.
+func Webhook[H any, P interface {
+	*H
+	dispatch.EnvCarrier
+}](ctx context.Context, proto H, p Process) int {
+	settings, err := ReadSettings(p.Getenv)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+		return 1
+	}
+	log := NewLogger(p.Stderr, settings.LogLevel)
+	d, err := dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
+	if err != nil {
+		// Plain text: this is read by a person fixing their Handler.
+		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
+		return 1
+	}
+	src := secrets.FromEnviron(p.Environ)
+	h := delivery.New(delivery.Config{
+		Dispatcher: d,
+		Secrets:    src,
+		Log:        log,
+		Tolerance:  settings.Tolerance,
+		Stripe:     stripeclient.NewCache(nil, log),
+		RequestID:  transport.RequestID,
+	})
+	if running(p) {
+		if err := h.Warm(ctx); err != nil {
+			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
+		}
+	}
+	return transport.Main(ctx, h, p.Args, transport.Options{
+		Name:        "webhook",
+		Path:        "/webhook",
+		DefaultAddr: ":3000",
+		Stdout:      p.Stdout,
+		Stderr:      p.Stderr,
+		Getenv:      p.Getenv,
+		Prepare:     h.Refresh(),
+		Log:         log,
+	})
+}
+
+// running reports whether the process will serve requests, rather than
+// print its usage.
+func running(p Process) bool {
+	if p.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		return true
+	}
+	return len(p.Args) > 0 && (p.Args[0] == "serve" || p.Args[0] == "invoke")
+}
