@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"time"
@@ -28,11 +29,16 @@ type Process struct {
 	Environ []string
 	Stdout  io.Writer
 	Stderr  io.Writer
+	// Stdin is read by `invoke -`; nil means os.Stdin.
+	Stdin io.Reader
+	// Ready, if set, is told the address `serve` listens on (tests use it
+	// with -addr 127.0.0.1:0).
+	Ready func(net.Addr)
 }
 
 // OS returns the real process's Process.
 func OS() Process {
-	return Process{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr}
+	return Process{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
 }
 
 // Settings are the webhook's non-secret settings, from environment variables.
@@ -126,8 +132,10 @@ func Webhook[H any, P interface {
 		Name:        "webhook",
 		Path:        "/webhook",
 		DefaultAddr: ":3000",
+		Stdin:       p.Stdin,
 		Stdout:      p.Stdout,
 		Stderr:      p.Stderr,
+		Ready:       p.Ready,
 		Getenv:      p.Getenv,
 		Prepare:     h.Refresh(),
 		Log:         log,

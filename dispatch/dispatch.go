@@ -38,6 +38,8 @@ import (
 	"sync"
 
 	"github.com/stripe/stripe-go/v76"
+
+	"stripetask/logattr"
 )
 
 //go:generate go run ./internal/eventgen -o eventtypes_gen.go
@@ -99,6 +101,9 @@ type route struct {
 	object reflect.Type // struct type of the typed argument; nil for envelope-only
 	// decode returns a new *object decoded from data.object.
 	decode func(raw []byte) (any, error)
+	// decodeEvent decodes a whole body, the object as *object, in one pass;
+	// nil for types outside the generated table.
+	decodeEvent func(body []byte) (*typedEvent, error)
 	// envelope calls an envelope-only method directly, without reflection.
 	envelope func(recv any, ctx context.Context) error
 	// typed is the method value of a typed method, called by reflection:
@@ -349,14 +354,14 @@ func (b *builder) bind(m reflect.Method, obj reflect.Type) *route {
 	if obj == nil {
 		return &route{method: m.Name, envelope: b.direct(m.Func)}
 	}
-	decode := plainDecoders[obj]
-	if decode == nil {
+	decode := objectDecoders[obj]
+	if decode == nil { // a stripe-go type the table does not list
 		decode = func(raw []byte) (any, error) {
 			v := reflect.New(obj).Interface()
 			return v, json.Unmarshal(raw, v)
 		}
 	}
-	return &route{method: m.Name, object: obj, typed: m.Func, decode: decode}
+	return &route{method: m.Name, object: obj, typed: m.Func, decode: decode, decodeEvent: eventDecoders[obj]}
 }
 
 // isShape reports whether mt (a method type with its receiver) is
@@ -393,8 +398,9 @@ func (d *Dispatcher) Init(ctx context.Context, env Env) error {
 // Delivery is one decoded event, routed to its method.
 type Delivery struct {
 	// Event is the decoded envelope, without Data.Object (see Env.Event).
-	Event *stripe.Event
-	route *route
+	Event  *stripe.Event
+	route  *route
+	object any // data.object, when Decode already decoded it
 }
 
 // Method returns the name of the method Run will call: the event's own
@@ -406,9 +412,10 @@ func (dl *Delivery) Method() string {
 	return dl.route.method
 }
 
-// envelope is a stripe.Event without stripe-go's EventData decoder, which
-// would decode data.object into a map for every event.
-type envelope struct {
+// eventHead is the envelope of an event: a stripe.Event without its data,
+// and so without stripe-go's EventData decoder, which would decode
+// data.object into a map for every event.
+type eventHead struct {
 	ID              string               `json:"id"`
 	Object          string               `json:"object"`
 	Account         string               `json:"account"`
@@ -418,32 +425,93 @@ type envelope struct {
 	PendingWebhooks int64                `json:"pending_webhooks"`
 	Request         *stripe.EventRequest `json:"request"`
 	Type            stripe.EventType     `json:"type"`
-	Data            *struct {
+}
+
+// envelope is an event with data.object kept raw.
+type envelope struct {
+	eventHead
+	Data *struct {
 		Object             json.RawMessage `json:"object"`
 		PreviousAttributes map[string]any  `json:"previous_attributes"`
 	} `json:"data"`
 }
 
+// typedEvent is an event decoded in one pass, data.object included.
+type typedEvent struct {
+	head   eventHead
+	prev   map[string]any
+	object any // a pointer to the route's object type; nil if data.object was absent or null
+}
+
+// typedEnvelope decodes an event whose data.object is a P.
+type typedEnvelope[P any] struct {
+	eventHead
+	Data *struct {
+		Object             *P             `json:"object"`
+		PreviousAttributes map[string]any `json:"previous_attributes"`
+	} `json:"data"`
+}
+
+// decodeEvent decodes body with data.object as a P, and returns the object
+// converted by conv. The generated eventDecoders call it.
+func decodeEvent[P any](body []byte, conv func(*P) any) (*typedEvent, error) {
+	var e typedEnvelope[P]
+	if err := json.Unmarshal(body, &e); err != nil {
+		return nil, err
+	}
+	t := &typedEvent{head: e.eventHead}
+	if e.Data != nil {
+		t.prev = e.Data.PreviousAttributes
+		if e.Data.Object != nil {
+			t.object = conv(e.Data.Object)
+		}
+	}
+	return t, nil
+}
+
 // decoded holds everything Decode allocates, in one allocation.
 type decoded struct {
-	env   envelope
 	event stripe.Event
 	data  stripe.EventData
 	dl    Delivery
 }
 
-// Decode parses an event body and finds its method. It does not decode
-// data.object. Errors wrap ErrMalformed, ErrNotEvent or ErrAPIVersion; with
-// ErrAPIVersion the returned Delivery is set, for logging.
+// Decode parses an event body and finds its method. Errors wrap
+// ErrMalformed, ErrNotEvent or ErrAPIVersion; with ErrAPIVersion the
+// returned Delivery is set, for logging. The Delivery refers to body, which
+// must not be modified afterwards.
+//
+// For an event with a typed method, envelope and data.object are decoded in
+// one pass, found by a quick scan for the type (see locate); Run then only
+// calls the method. Anything else, including every malformed body, takes
+// the general path, which decodes the envelope here and data.object in Run.
 func (d *Dispatcher) Decode(body []byte) (*Delivery, error) {
-	x := new(decoded)
-	if err := json.Unmarshal(body, &x.env); err != nil {
+	if typ, raw, ok := locate(body); ok {
+		if r := d.routes[stripe.EventType(typ)]; r != nil && r.decodeEvent != nil {
+			if t, err := r.decodeEvent(body); err == nil && string(t.head.Type) == string(typ) && t.object != nil {
+				return d.finish(&t.head, raw, t.prev, r, t.object)
+			}
+		}
+	}
+	var e envelope
+	if err := json.Unmarshal(body, &e); err != nil {
 		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 			return nil, fmt.Errorf("%w: field %q has the wrong type", ErrNotEvent, te.Field)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
-	e := &x.env
+	if e.Data == nil {
+		return nil, fmt.Errorf("%w: no data", ErrNotEvent)
+	}
+	r := d.routes[e.Type]
+	if r == nil {
+		r = d.fallback
+	}
+	return d.finish(&e.eventHead, e.Data.Object, e.Data.PreviousAttributes, r, nil)
+}
+
+// finish checks a decoded envelope and builds its Delivery.
+func (d *Dispatcher) finish(e *eventHead, raw []byte, prev map[string]any, r *route, obj any) (*Delivery, error) {
 	switch {
 	case e.Object != "" && e.Object != "event":
 		return nil, fmt.Errorf("%w: object is %q", ErrNotEvent, e.Object)
@@ -451,21 +519,17 @@ func (d *Dispatcher) Decode(body []byte) (*Delivery, error) {
 		return nil, fmt.Errorf("%w: no id", ErrNotEvent)
 	case e.Type == "":
 		return nil, fmt.Errorf("%w: no type", ErrNotEvent)
-	case e.Data == nil || len(e.Data.Object) == 0 || e.Data.Object[0] != '{':
+	case len(raw) == 0 || raw[0] != '{':
 		return nil, fmt.Errorf("%w: data.object is not a JSON object", ErrNotEvent)
 	}
-	x.data = stripe.EventData{Raw: e.Data.Object, PreviousAttributes: e.Data.PreviousAttributes}
+	x := new(decoded)
+	x.data = stripe.EventData{Raw: raw, PreviousAttributes: prev}
 	x.event = stripe.Event{
 		ID: e.ID, Object: e.Object, Account: e.Account, APIVersion: e.APIVersion,
 		Created: e.Created, Livemode: e.Livemode, PendingWebhooks: e.PendingWebhooks,
 		Request: e.Request, Type: e.Type, Data: &x.data,
 	}
-	x.dl.Event = &x.event
-	if r := d.routes[e.Type]; r != nil {
-		x.dl.route = r
-	} else {
-		x.dl.route = d.fallback
-	}
+	x.dl = Delivery{Event: &x.event, route: r, object: obj}
 	if v := e.APIVersion; v != "" && v != stripe.APIVersion {
 		if d.strict {
 			return &x.dl, fmt.Errorf("%w: event has %s, stripe-go v76 has %s", ErrAPIVersion, v, stripe.APIVersion)
@@ -489,9 +553,12 @@ func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error
 	}
 	var obj reflect.Value
 	if r.object != nil {
-		v, err := r.decode(dl.Event.Data.Raw)
-		if err != nil {
-			return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
+		v := dl.object
+		if v == nil {
+			var err error
+			if v, err = r.decode(dl.Event.Data.Raw); err != nil {
+				return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
+			}
 		}
 		obj = reflect.ValueOf(v)
 	} else if dl.Event.Data.Object == nil {
@@ -505,7 +572,7 @@ func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error
 	if env.Log == nil {
 		env.Log = d.log
 	}
-	env.Log = env.Log.With(slog.String("event_id", dl.Event.ID), slog.String("event_type", string(dl.Event.Type)))
+	env.Log = logattr.With(env.Log, slog.String("event_id", dl.Event.ID), slog.String("event_type", string(dl.Event.Type)))
 
 	defer func() {
 		if v := recover(); v != nil {

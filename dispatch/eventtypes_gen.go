@@ -303,12 +303,15 @@ type (
 	plainTransfer                       stripe.Transfer
 )
 
-// plainDecoders decode data.object into the types above without the
-// UnmarshalJSON detour. Types not listed decode with json.Unmarshal.
-var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
+// objectDecoders decode a data.object into a new value of its type.
+var objectDecoders = map[reflect.Type]func(raw []byte) (any, error){
 	reflect.TypeFor[stripe.Account](): func(raw []byte) (any, error) {
 		v := new(stripe.Account)
 		return v, json.Unmarshal(raw, (*plainAccount)(v))
+	},
+	reflect.TypeFor[stripe.AccountExternalAccount](): func(raw []byte) (any, error) {
+		v := new(stripe.AccountExternalAccount)
+		return v, json.Unmarshal(raw, v)
 	},
 	reflect.TypeFor[stripe.Application](): func(raw []byte) (any, error) {
 		v := new(stripe.Application)
@@ -318,6 +321,7 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		v := new(stripe.ApplicationFee)
 		return v, json.Unmarshal(raw, (*plainApplicationFee)(v))
 	},
+	reflect.TypeFor[stripe.Balance](): func(raw []byte) (any, error) { v := new(stripe.Balance); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.BankAccount](): func(raw []byte) (any, error) {
 		v := new(stripe.BankAccount)
 		return v, json.Unmarshal(raw, (*plainBankAccount)(v))
@@ -326,11 +330,16 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		v := new(stripe.BillingPortalConfiguration)
 		return v, json.Unmarshal(raw, (*plainBillingPortalConfiguration)(v))
 	},
-	reflect.TypeFor[stripe.Card](): func(raw []byte) (any, error) { v := new(stripe.Card); return v, json.Unmarshal(raw, (*plainCard)(v)) },
+	reflect.TypeFor[stripe.BillingPortalSession](): func(raw []byte) (any, error) { v := new(stripe.BillingPortalSession); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.Capability]():           func(raw []byte) (any, error) { v := new(stripe.Capability); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.Card]():                 func(raw []byte) (any, error) { v := new(stripe.Card); return v, json.Unmarshal(raw, (*plainCard)(v)) },
+	reflect.TypeFor[stripe.CashBalance]():          func(raw []byte) (any, error) { v := new(stripe.CashBalance); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.Charge](): func(raw []byte) (any, error) {
 		v := new(stripe.Charge)
 		return v, json.Unmarshal(raw, (*plainCharge)(v))
 	},
+	reflect.TypeFor[stripe.CheckoutSession](): func(raw []byte) (any, error) { v := new(stripe.CheckoutSession); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.ClimateOrder]():    func(raw []byte) (any, error) { v := new(stripe.ClimateOrder); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.ClimateProduct](): func(raw []byte) (any, error) {
 		v := new(stripe.ClimateProduct)
 		return v, json.Unmarshal(raw, (*plainClimateProduct)(v))
@@ -364,6 +373,14 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		return v, json.Unmarshal(raw, (*plainFeeRefund)(v))
 	},
 	reflect.TypeFor[stripe.File](): func(raw []byte) (any, error) { v := new(stripe.File); return v, json.Unmarshal(raw, (*plainFile)(v)) },
+	reflect.TypeFor[stripe.FinancialConnectionsAccount](): func(raw []byte) (any, error) {
+		v := new(stripe.FinancialConnectionsAccount)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.IdentityVerificationSession](): func(raw []byte) (any, error) {
+		v := new(stripe.IdentityVerificationSession)
+		return v, json.Unmarshal(raw, v)
+	},
 	reflect.TypeFor[stripe.Invoice](): func(raw []byte) (any, error) {
 		v := new(stripe.Invoice)
 		return v, json.Unmarshal(raw, (*plainInvoice)(v))
@@ -412,12 +429,14 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		v := new(stripe.PaymentMethod)
 		return v, json.Unmarshal(raw, (*plainPaymentMethod)(v))
 	},
+	reflect.TypeFor[stripe.PaymentSource](): func(raw []byte) (any, error) { v := new(stripe.PaymentSource); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.Payout](): func(raw []byte) (any, error) {
 		v := new(stripe.Payout)
 		return v, json.Unmarshal(raw, (*plainPayout)(v))
 	},
-	reflect.TypeFor[stripe.Plan]():  func(raw []byte) (any, error) { v := new(stripe.Plan); return v, json.Unmarshal(raw, (*plainPlan)(v)) },
-	reflect.TypeFor[stripe.Price](): func(raw []byte) (any, error) { v := new(stripe.Price); return v, json.Unmarshal(raw, (*plainPrice)(v)) },
+	reflect.TypeFor[stripe.Person](): func(raw []byte) (any, error) { v := new(stripe.Person); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.Plan]():   func(raw []byte) (any, error) { v := new(stripe.Plan); return v, json.Unmarshal(raw, (*plainPlan)(v)) },
+	reflect.TypeFor[stripe.Price]():  func(raw []byte) (any, error) { v := new(stripe.Price); return v, json.Unmarshal(raw, (*plainPrice)(v)) },
 	reflect.TypeFor[stripe.Product](): func(raw []byte) (any, error) {
 		v := new(stripe.Product)
 		return v, json.Unmarshal(raw, (*plainProduct)(v))
@@ -427,10 +446,16 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		return v, json.Unmarshal(raw, (*plainPromotionCode)(v))
 	},
 	reflect.TypeFor[stripe.Quote](): func(raw []byte) (any, error) { v := new(stripe.Quote); return v, json.Unmarshal(raw, (*plainQuote)(v)) },
+	reflect.TypeFor[stripe.RadarEarlyFraudWarning](): func(raw []byte) (any, error) {
+		v := new(stripe.RadarEarlyFraudWarning)
+		return v, json.Unmarshal(raw, v)
+	},
 	reflect.TypeFor[stripe.Refund](): func(raw []byte) (any, error) {
 		v := new(stripe.Refund)
 		return v, json.Unmarshal(raw, (*plainRefund)(v))
 	},
+	reflect.TypeFor[stripe.ReportingReportRun]():  func(raw []byte) (any, error) { v := new(stripe.ReportingReportRun); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.ReportingReportType](): func(raw []byte) (any, error) { v := new(stripe.ReportingReportType); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.Review](): func(raw []byte) (any, error) {
 		v := new(stripe.Review)
 		return v, json.Unmarshal(raw, (*plainReview)(v))
@@ -439,6 +464,12 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		v := new(stripe.SetupIntent)
 		return v, json.Unmarshal(raw, (*plainSetupIntent)(v))
 	},
+	reflect.TypeFor[stripe.SigmaScheduledQueryRun](): func(raw []byte) (any, error) {
+		v := new(stripe.SigmaScheduledQueryRun)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.Source]():            func(raw []byte) (any, error) { v := new(stripe.Source); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.SourceTransaction](): func(raw []byte) (any, error) { v := new(stripe.SourceTransaction); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.Subscription](): func(raw []byte) (any, error) {
 		v := new(stripe.Subscription)
 		return v, json.Unmarshal(raw, (*plainSubscription)(v))
@@ -452,6 +483,8 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 		v := new(stripe.TaxRate)
 		return v, json.Unmarshal(raw, (*plainTaxRate)(v))
 	},
+	reflect.TypeFor[stripe.TaxSettings]():    func(raw []byte) (any, error) { v := new(stripe.TaxSettings); return v, json.Unmarshal(raw, v) },
+	reflect.TypeFor[stripe.TerminalReader](): func(raw []byte) (any, error) { v := new(stripe.TerminalReader); return v, json.Unmarshal(raw, v) },
 	reflect.TypeFor[stripe.TestHelpersTestClock](): func(raw []byte) (any, error) {
 		v := new(stripe.TestHelpersTestClock)
 		return v, json.Unmarshal(raw, (*plainTestHelpersTestClock)(v))
@@ -460,5 +493,255 @@ var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
 	reflect.TypeFor[stripe.Transfer](): func(raw []byte) (any, error) {
 		v := new(stripe.Transfer)
 		return v, json.Unmarshal(raw, (*plainTransfer)(v))
+	},
+	reflect.TypeFor[stripe.TreasuryCreditReversal](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryCreditReversal)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryDebitReversal](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryDebitReversal)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryFinancialAccount](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryFinancialAccount)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryInboundTransfer](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryInboundTransfer)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryOutboundPayment](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryOutboundPayment)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryOutboundTransfer](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryOutboundTransfer)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryReceivedCredit](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryReceivedCredit)
+		return v, json.Unmarshal(raw, v)
+	},
+	reflect.TypeFor[stripe.TreasuryReceivedDebit](): func(raw []byte) (any, error) {
+		v := new(stripe.TreasuryReceivedDebit)
+		return v, json.Unmarshal(raw, v)
+	},
+}
+
+// eventDecoders decode a whole event body, envelope and data.object, in one
+// pass; data.object becomes a value of the map key's type.
+var eventDecoders = map[reflect.Type]func(body []byte) (*typedEvent, error){
+	reflect.TypeFor[stripe.Account](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainAccount) any { return (*stripe.Account)(p) })
+	},
+	reflect.TypeFor[stripe.AccountExternalAccount](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.AccountExternalAccount) any { return p })
+	},
+	reflect.TypeFor[stripe.Application](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainApplication) any { return (*stripe.Application)(p) })
+	},
+	reflect.TypeFor[stripe.ApplicationFee](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainApplicationFee) any { return (*stripe.ApplicationFee)(p) })
+	},
+	reflect.TypeFor[stripe.Balance](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.Balance) any { return p })
+	},
+	reflect.TypeFor[stripe.BankAccount](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainBankAccount) any { return (*stripe.BankAccount)(p) })
+	},
+	reflect.TypeFor[stripe.BillingPortalConfiguration](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainBillingPortalConfiguration) any { return (*stripe.BillingPortalConfiguration)(p) })
+	},
+	reflect.TypeFor[stripe.BillingPortalSession](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.BillingPortalSession) any { return p })
+	},
+	reflect.TypeFor[stripe.Capability](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.Capability) any { return p })
+	},
+	reflect.TypeFor[stripe.Card](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCard) any { return (*stripe.Card)(p) })
+	},
+	reflect.TypeFor[stripe.CashBalance](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.CashBalance) any { return p })
+	},
+	reflect.TypeFor[stripe.Charge](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCharge) any { return (*stripe.Charge)(p) })
+	},
+	reflect.TypeFor[stripe.CheckoutSession](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.CheckoutSession) any { return p })
+	},
+	reflect.TypeFor[stripe.ClimateOrder](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.ClimateOrder) any { return p })
+	},
+	reflect.TypeFor[stripe.ClimateProduct](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainClimateProduct) any { return (*stripe.ClimateProduct)(p) })
+	},
+	reflect.TypeFor[stripe.Coupon](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCoupon) any { return (*stripe.Coupon)(p) })
+	},
+	reflect.TypeFor[stripe.CreditNote](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCreditNote) any { return (*stripe.CreditNote)(p) })
+	},
+	reflect.TypeFor[stripe.Customer](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCustomer) any { return (*stripe.Customer)(p) })
+	},
+	reflect.TypeFor[stripe.CustomerCashBalanceTransaction](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainCustomerCashBalanceTransaction) any { return (*stripe.CustomerCashBalanceTransaction)(p) })
+	},
+	reflect.TypeFor[stripe.Discount](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainDiscount) any { return (*stripe.Discount)(p) })
+	},
+	reflect.TypeFor[stripe.Dispute](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainDispute) any { return (*stripe.Dispute)(p) })
+	},
+	reflect.TypeFor[stripe.FeeRefund](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainFeeRefund) any { return (*stripe.FeeRefund)(p) })
+	},
+	reflect.TypeFor[stripe.File](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainFile) any { return (*stripe.File)(p) })
+	},
+	reflect.TypeFor[stripe.FinancialConnectionsAccount](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.FinancialConnectionsAccount) any { return p })
+	},
+	reflect.TypeFor[stripe.IdentityVerificationSession](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.IdentityVerificationSession) any { return p })
+	},
+	reflect.TypeFor[stripe.Invoice](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainInvoice) any { return (*stripe.Invoice)(p) })
+	},
+	reflect.TypeFor[stripe.InvoiceItem](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainInvoiceItem) any { return (*stripe.InvoiceItem)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingAuthorization](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingAuthorization) any { return (*stripe.IssuingAuthorization)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingCard](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingCard) any { return (*stripe.IssuingCard)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingCardholder](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingCardholder) any { return (*stripe.IssuingCardholder)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingDispute](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingDispute) any { return (*stripe.IssuingDispute)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingToken](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingToken) any { return (*stripe.IssuingToken)(p) })
+	},
+	reflect.TypeFor[stripe.IssuingTransaction](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainIssuingTransaction) any { return (*stripe.IssuingTransaction)(p) })
+	},
+	reflect.TypeFor[stripe.Mandate](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainMandate) any { return (*stripe.Mandate)(p) })
+	},
+	reflect.TypeFor[stripe.PaymentIntent](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPaymentIntent) any { return (*stripe.PaymentIntent)(p) })
+	},
+	reflect.TypeFor[stripe.PaymentLink](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPaymentLink) any { return (*stripe.PaymentLink)(p) })
+	},
+	reflect.TypeFor[stripe.PaymentMethod](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPaymentMethod) any { return (*stripe.PaymentMethod)(p) })
+	},
+	reflect.TypeFor[stripe.PaymentSource](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.PaymentSource) any { return p })
+	},
+	reflect.TypeFor[stripe.Payout](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPayout) any { return (*stripe.Payout)(p) })
+	},
+	reflect.TypeFor[stripe.Person](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.Person) any { return p })
+	},
+	reflect.TypeFor[stripe.Plan](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPlan) any { return (*stripe.Plan)(p) })
+	},
+	reflect.TypeFor[stripe.Price](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPrice) any { return (*stripe.Price)(p) })
+	},
+	reflect.TypeFor[stripe.Product](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainProduct) any { return (*stripe.Product)(p) })
+	},
+	reflect.TypeFor[stripe.PromotionCode](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainPromotionCode) any { return (*stripe.PromotionCode)(p) })
+	},
+	reflect.TypeFor[stripe.Quote](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainQuote) any { return (*stripe.Quote)(p) })
+	},
+	reflect.TypeFor[stripe.RadarEarlyFraudWarning](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.RadarEarlyFraudWarning) any { return p })
+	},
+	reflect.TypeFor[stripe.Refund](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainRefund) any { return (*stripe.Refund)(p) })
+	},
+	reflect.TypeFor[stripe.ReportingReportRun](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.ReportingReportRun) any { return p })
+	},
+	reflect.TypeFor[stripe.ReportingReportType](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.ReportingReportType) any { return p })
+	},
+	reflect.TypeFor[stripe.Review](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainReview) any { return (*stripe.Review)(p) })
+	},
+	reflect.TypeFor[stripe.SetupIntent](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainSetupIntent) any { return (*stripe.SetupIntent)(p) })
+	},
+	reflect.TypeFor[stripe.SigmaScheduledQueryRun](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.SigmaScheduledQueryRun) any { return p })
+	},
+	reflect.TypeFor[stripe.Source](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.Source) any { return p })
+	},
+	reflect.TypeFor[stripe.SourceTransaction](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.SourceTransaction) any { return p })
+	},
+	reflect.TypeFor[stripe.Subscription](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainSubscription) any { return (*stripe.Subscription)(p) })
+	},
+	reflect.TypeFor[stripe.SubscriptionSchedule](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainSubscriptionSchedule) any { return (*stripe.SubscriptionSchedule)(p) })
+	},
+	reflect.TypeFor[stripe.TaxID](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainTaxID) any { return (*stripe.TaxID)(p) })
+	},
+	reflect.TypeFor[stripe.TaxRate](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainTaxRate) any { return (*stripe.TaxRate)(p) })
+	},
+	reflect.TypeFor[stripe.TaxSettings](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TaxSettings) any { return p })
+	},
+	reflect.TypeFor[stripe.TerminalReader](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TerminalReader) any { return p })
+	},
+	reflect.TypeFor[stripe.TestHelpersTestClock](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainTestHelpersTestClock) any { return (*stripe.TestHelpersTestClock)(p) })
+	},
+	reflect.TypeFor[stripe.Topup](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainTopup) any { return (*stripe.Topup)(p) })
+	},
+	reflect.TypeFor[stripe.Transfer](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *plainTransfer) any { return (*stripe.Transfer)(p) })
+	},
+	reflect.TypeFor[stripe.TreasuryCreditReversal](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryCreditReversal) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryDebitReversal](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryDebitReversal) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryFinancialAccount](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryFinancialAccount) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryInboundTransfer](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryInboundTransfer) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryOutboundPayment](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryOutboundPayment) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryOutboundTransfer](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryOutboundTransfer) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryReceivedCredit](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryReceivedCredit) any { return p })
+	},
+	reflect.TypeFor[stripe.TreasuryReceivedDebit](): func(body []byte) (*typedEvent, error) {
+		return decodeEvent(body, func(p *stripe.TreasuryReceivedDebit) any { return p })
 	},
 }

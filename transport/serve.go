@@ -71,7 +71,7 @@ func newRequestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http
 	i := 0
 	for k, v := range e.Headers {
 		vals[i] = v
-		addHeader(header, textproto.CanonicalMIMEHeaderKey(k), vals[i:i+1:i+1])
+		addHeader(header, canonicalKey(k), vals[i:i+1:i+1])
 		i++
 	}
 	if len(e.Cookies) > 0 {
@@ -100,14 +100,14 @@ func newRequestV1(ctx context.Context, e *events.APIGatewayProxyRequest) (*http.
 	rc := &e.RequestContext
 	header := make(http.Header, max(len(e.MultiValueHeaders), len(e.Headers))+1)
 	for k, vs := range e.MultiValueHeaders {
-		addHeader(header, textproto.CanonicalMIMEHeaderKey(k), vs)
+		addHeader(header, canonicalKey(k), vs)
 	}
 	// API Gateway repeats the last value of each header in Headers; use it
 	// only for headers that MultiValueHeaders lacks.
 	vals := make([]string, len(e.Headers))
 	i := 0
 	for k, v := range e.Headers {
-		ck := textproto.CanonicalMIMEHeaderKey(k)
+		ck := canonicalKey(k)
 		if _, ok := header[ck]; ok {
 			continue
 		}
@@ -150,6 +150,27 @@ func finishRequest(ctx context.Context, r *http.Request, proto, domain, sourceIP
 		}
 	}
 	return r.WithContext(withRequestID(ctx, requestID))
+}
+
+// lowerCanonical maps the lower-case header names API Gateway sends with
+// every webhook to their canonical form. net/textproto interns the most
+// common names itself; these it would allocate for on every request.
+var lowerCanonical = map[string]string{
+	"stripe-signature":  "Stripe-Signature",
+	"x-amzn-trace-id":   "X-Amzn-Trace-Id",
+	"x-forwarded-port":  "X-Forwarded-Port",
+	"x-forwarded-proto": "X-Forwarded-Proto",
+	"idempotency-key":   "Idempotency-Key",
+	"authorization":     "Authorization",
+	"origin":            "Origin",
+}
+
+// canonicalKey returns the canonical form of header name k.
+func canonicalKey(k string) string {
+	if ck, ok := lowerCanonical[k]; ok {
+		return ck
+	}
+	return textproto.CanonicalMIMEHeaderKey(k)
 }
 
 // addHeader adds the values vs under the canonical key ck, which events may

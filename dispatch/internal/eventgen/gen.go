@@ -416,38 +416,59 @@ var identRE = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 
 func squeeze(s string) string { return strings.Join(strings.Fields(s), "") }
 
-// renderPlain writes, for every object type whose UnmarshalJSON only exists
-// to accept a bare ID, a method-less copy of the type and a decoder that uses
-// it: data.object is always a full object, and skipping stripe-go's
-// UnmarshalJSON saves a second validation pass and a copy of the struct.
+// renderPlain writes the decoders of data.object, for every object type of
+// the table: for types whose UnmarshalJSON only exists to accept a bare ID,
+// a method-less copy of the type is decoded instead (data.object is always a
+// full object, and skipping stripe-go's UnmarshalJSON saves a second
+// validation pass and a copy of the struct); other types decode as they are.
 func renderPlain(b *bytes.Buffer, ms []mapping, idOrObject map[string]bool) {
 	seen := map[string]bool{}
-	var types []string
+	var all, plain []string
 	for _, m := range ms {
 		for _, t := range m.Types {
-			if idOrObject[t] && !seen[t] {
+			if !seen[t] {
 				seen[t] = true
-				types = append(types, t)
+				all = append(all, t)
+				if idOrObject[t] {
+					plain = append(plain, t)
+				}
 			}
 		}
 	}
-	sort.Strings(types)
+	sort.Strings(all)
+	sort.Strings(plain)
 	b.WriteString(`
 // Method-less copies of the object types whose UnmarshalJSON only accepts a
 // bare ID (an unexpanded reference) before decoding the object itself.
 type (
 `)
-	for _, t := range types {
+	for _, t := range plain {
 		fmt.Fprintf(b, "\tplain%s stripe.%s\n", t, t)
 	}
 	b.WriteString(`)
 
-// plainDecoders decode data.object into the types above without the
-// UnmarshalJSON detour. Types not listed decode with json.Unmarshal.
-var plainDecoders = map[reflect.Type]func(raw []byte) (any, error){
+// objectDecoders decode a data.object into a new value of its type.
+var objectDecoders = map[reflect.Type]func(raw []byte) (any, error){
 `)
-	for _, t := range types {
-		fmt.Fprintf(b, "\treflect.TypeFor[stripe.%s](): func(raw []byte) (any, error) { v := new(stripe.%s); return v, json.Unmarshal(raw, (*plain%s)(v)) },\n", t, t, t)
+	for _, t := range all {
+		if idOrObject[t] {
+			fmt.Fprintf(b, "\treflect.TypeFor[stripe.%s](): func(raw []byte) (any, error) { v := new(stripe.%s); return v, json.Unmarshal(raw, (*plain%s)(v)) },\n", t, t, t)
+		} else {
+			fmt.Fprintf(b, "\treflect.TypeFor[stripe.%s](): func(raw []byte) (any, error) { v := new(stripe.%s); return v, json.Unmarshal(raw, v) },\n", t, t)
+		}
+	}
+	b.WriteString(`}
+
+// eventDecoders decode a whole event body, envelope and data.object, in one
+// pass; data.object becomes a value of the map key's type.
+var eventDecoders = map[reflect.Type]func(body []byte) (*typedEvent, error){
+`)
+	for _, t := range all {
+		if idOrObject[t] {
+			fmt.Fprintf(b, "\treflect.TypeFor[stripe.%s](): func(body []byte) (*typedEvent, error) { return decodeEvent(body, func(p *plain%s) any { return (*stripe.%s)(p) }) },\n", t, t, t)
+		} else {
+			fmt.Fprintf(b, "\treflect.TypeFor[stripe.%s](): func(body []byte) (*typedEvent, error) { return decodeEvent(body, func(p *stripe.%s) any { return p }) },\n", t, t)
+		}
 	}
 	b.WriteString("}\n")
 }
