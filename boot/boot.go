@@ -52,11 +52,17 @@ type Settings struct {
 	// StrictAPIVersion is STRICT_API_VERSION=true: refuse (400) events whose
 	// api_version differs from stripe-go's instead of warning.
 	StrictAPIVersion bool
+	// SecretsID is SECRETS_ID, the name or ARN of the Secrets Manager secret
+	// holding the secrets; empty means the process environment.
+	SecretsID string
+	// SecretsTTL is SECRETS_TTL: how long fetched secrets are served before
+	// they are fetched again. Default 5 minutes.
+	SecretsTTL time.Duration
 }
 
 // ReadSettings parses the settings; a malformed value is an error naming it.
 func ReadSettings(getenv func(string) string) (Settings, error) {
-	s := Settings{LogLevel: slog.LevelInfo, Tolerance: delivery.DefaultTolerance}
+	s := Settings{LogLevel: slog.LevelInfo, Tolerance: delivery.DefaultTolerance, SecretsTTL: secrets.DefaultTTL, SecretsID: getenv("SECRETS_ID")}
 	level := getenv("LOG_LEVEL")
 	if level == "" {
 		level = getenv("AWS_LAMBDA_LOG_LEVEL")
@@ -66,19 +72,12 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 			return s, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
 		}
 	}
-	if v := getenv("SIGNATURE_TOLERANCE"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			secs, err2 := strconv.Atoi(v)
-			if err2 != nil {
-				return s, fmt.Errorf("SIGNATURE_TOLERANCE=%q: want a duration like 300s or a number of seconds", v)
-			}
-			d = time.Duration(secs) * time.Second
-		}
-		if d <= 0 {
-			return s, fmt.Errorf("SIGNATURE_TOLERANCE=%q: must be positive", v)
-		}
-		s.Tolerance = d
+	var err error
+	if s.Tolerance, err = duration(getenv, "SIGNATURE_TOLERANCE", s.Tolerance); err != nil {
+		return s, err
+	}
+	if s.SecretsTTL, err = duration(getenv, "SECRETS_TTL", s.SecretsTTL); err != nil {
+		return s, err
 	}
 	if v := getenv("STRICT_API_VERSION"); v != "" {
 		b, err := strconv.ParseBool(v)
@@ -88,6 +87,36 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		s.StrictAPIVersion = b
 	}
 	return s, nil
+}
+
+// duration reads a positive duration setting: a Go duration ("300s", "5m")
+// or a number of seconds.
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, err2 := strconv.Atoi(v)
+		if err2 != nil {
+			return 0, fmt.Errorf("%s=%q: want a duration like 300s or a number of seconds", name, v)
+		}
+		d = time.Duration(secs) * time.Second
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s=%q: must be positive", name, v)
+	}
+	return d, nil
+}
+
+// Secrets returns the secrets source the settings select: Secrets Manager
+// when SECRETS_ID is set, else the process environment.
+func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger) (secrets.Source, error) {
+	if s.SecretsID == "" {
+		return secrets.FromEnviron(environ), nil
+	}
+	return secrets.SecretsManagerFromConfig(ctx, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log})
 }
 
 // NewLogger returns the JSON logger every function uses.
@@ -114,7 +143,11 @@ func Webhook[H any, P interface {
 		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
 		return 1
 	}
-	src := secrets.FromEnviron(p.Environ)
+	src, err := Secrets(ctx, settings, p.Environ, log)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+		return 1
+	}
 	h := delivery.New(delivery.Config{
 		Dispatcher: d,
 		Secrets:    src,

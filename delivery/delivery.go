@@ -191,7 +191,7 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return result{status: http.StatusServiceUnavailable, outcome: "secrets_unavailable", public: "secrets unavailable", err: err}
 	}
-	whsecs := h.secretList.get(m[WebhookSecret], func(s string) []string { return secrets.Map{WebhookSecret: s}.List(WebhookSecret) })
+	whsecs := h.webhookSecrets(m)
 	basic := m[BasicAuthSecret]
 	if len(whsecs) == 0 && basic == "" {
 		return result{status: http.StatusServiceUnavailable, outcome: "auth_not_configured", public: "webhook authentication is not configured",
@@ -209,7 +209,17 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return result{status: http.StatusBadRequest, outcome: "unreadable_body", public: "body could not be read", err: err}
 	}
 	if len(whsecs) > 0 {
-		if err := h.verify(body, r.Header.Get("Stripe-Signature"), whsecs); err != nil {
+		sig := r.Header.Get("Stripe-Signature")
+		err := h.verify(body, sig, whsecs)
+		if errors.Is(err, webhook.ErrNoValidSignature) {
+			// Perhaps the signing secret was rotated since the snapshot:
+			// fetch once more (the source limits how often) and retry.
+			if fresh, ok := h.refresh(ctx); ok {
+				m = fresh
+				err = h.verify(body, sig, h.webhookSecrets(m))
+			}
+		}
+		if err != nil {
 			return result{status: http.StatusBadRequest, outcome: "bad_signature", public: signaturePublic(err), err: err}
 		}
 	}
@@ -241,6 +251,27 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		res.outcome, res.stack = "handler_panic", pe.Stack
 	}
 	return res
+}
+
+// webhookSecrets returns the signing secrets in m, parsed once per value.
+func (h *Handler) webhookSecrets(m secrets.Map) []string {
+	return h.secretList.get(m[WebhookSecret], func(s string) []string { return secrets.Map{WebhookSecret: s}.List(WebhookSecret) })
+}
+
+// refresh asks a refreshable source for a newer snapshot; ok is false when
+// there is none (the source cannot refresh, refreshed recently with no
+// change, or failed, which is logged).
+func (h *Handler) refresh(ctx context.Context) (secrets.Map, bool) {
+	r, ok := h.cfg.Secrets.(secrets.Refresher)
+	if !ok {
+		return nil, false
+	}
+	m, fetched, err := r.Refresh(ctx)
+	if err != nil {
+		h.log.Error("refetching secrets after a signature mismatch failed", "error", err.Error())
+		return nil, false
+	}
+	return m, fetched
 }
 
 // readBody reads at most MaxBodyBytes.
