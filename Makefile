@@ -57,6 +57,7 @@ events:
 # Also built with GOEXPERIMENT=jsonv2, to see what encoding/json v2 changes.
 BENCH_COUNT ?= 10
 BENCH_TIME ?= 1s
+DEDUP_BENCH_TIME ?= 200x
 bench: tools $(BIN)/benchstat
 	@mkdir -p build/bench
 	$(GO) test -c -o build/bench/webhook.test ./functions/webhook/
@@ -74,6 +75,13 @@ bench: tools $(BIN)/benchstat
 	./scripts/bench-ratios build/bench/webhook-jsonv2.txt
 	@echo "== GOEXPERIMENT=jsonv2 vs the default build, per implementation"
 	benchstat build/bench/webhook.txt build/bench/webhook-jsonv2.txt
+	@echo "== dedup: Claim+Complete vs one unconditional PutItem, against moto_server"
+	$(GO) test -c -o build/bench/dedup.test ./dedup/
+	@rm -f build/bench/dedup.txt
+	@cd dedup && for i in $$(seq $(BENCH_COUNT)); do \
+		../build/bench/dedup.test -test.run '^$$' -test.bench BenchmarkRoundTrip -test.benchmem -test.benchtime $(DEDUP_BENCH_TIME) >> ../build/bench/dedup.txt; \
+	done
+	benchstat -col /impl build/bench/dedup.txt
 
 build: build/webhook/bootstrap
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"stripetask/dedup"
 	"stripetask/delivery"
 	"stripetask/dispatch"
 	"stripetask/secrets"
@@ -55,6 +56,9 @@ type Settings struct {
 	// SecretsID is SECRETS_ID, the name or ARN of the Secrets Manager secret
 	// holding the secrets; empty means the process environment.
 	SecretsID string
+	// DedupTable is DEDUP_TABLE, the DynamoDB table that makes handling
+	// exactly-once; empty means every delivery is dispatched.
+	DedupTable string
 	// SecretsTTL is SECRETS_TTL: how long fetched secrets are served before
 	// they are fetched again. Default 5 minutes.
 	SecretsTTL time.Duration
@@ -62,7 +66,7 @@ type Settings struct {
 
 // ReadSettings parses the settings; a malformed value is an error naming it.
 func ReadSettings(getenv func(string) string) (Settings, error) {
-	s := Settings{LogLevel: slog.LevelInfo, Tolerance: delivery.DefaultTolerance, SecretsTTL: secrets.DefaultTTL, SecretsID: getenv("SECRETS_ID")}
+	s := Settings{LogLevel: slog.LevelInfo, Tolerance: delivery.DefaultTolerance, SecretsTTL: secrets.DefaultTTL, SecretsID: getenv("SECRETS_ID"), DedupTable: getenv("DEDUP_TABLE")}
 	level := getenv("LOG_LEVEL")
 	if level == "" {
 		level = getenv("AWS_LAMBDA_LOG_LEVEL")
@@ -148,6 +152,15 @@ func Webhook[H any, P interface {
 		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
 		return 1
 	}
+	var store dedup.Store
+	if settings.DedupTable != "" {
+		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.DynamoDBOptions{})
+		if err != nil {
+			fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+			return 1
+		}
+		store = db
+	}
 	h := delivery.New(delivery.Config{
 		Dispatcher: d,
 		Secrets:    src,
@@ -155,6 +168,7 @@ func Webhook[H any, P interface {
 		Tolerance:  settings.Tolerance,
 		Stripe:     stripeclient.NewCache(nil, log),
 		RequestID:  transport.RequestID,
+		Dedup:      store,
 	})
 	if running(p) {
 		if err := h.Warm(ctx); err != nil {

@@ -11,6 +11,14 @@
 // {"status":"ignored"}; a handler error or panic is 500. Stripe retries every
 // non-2xx answer, so exactly what failed is delivered again.
 //
+// With a dedup store (Config.Dedup), an event with a method is first claimed
+// by its id: a delivery of an event already handled answers 200
+// {"status":"duplicate"} without calling the method; one that arrives while
+// another invocation holds a live claim answers 409, so Stripe tries again
+// later; a store that cannot answer is 503 (never run unrecorded). A handler
+// error or panic releases the claim so the retry runs; success marks the
+// event completed. Ignored events are not recorded.
+//
 // Responses carry no secret, key, error text from handlers or stack; those go
 // to the log, which has one JSON line per delivery.
 package delivery
@@ -18,6 +26,7 @@ package delivery
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -35,6 +44,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/webhook"
 
+	"stripetask/dedup"
 	"stripetask/dispatch"
 	"stripetask/logattr"
 	"stripetask/secrets"
@@ -83,7 +93,15 @@ type Config struct {
 	RequestID func(context.Context) string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Dedup, when set, makes each event's method run to success at most
+	// once: see the package documentation. Nil dispatches every delivery.
+	Dedup dedup.Store
 }
+
+// DefaultLease is how long a claim on an event lasts when the request has no
+// deadline (the local modes); in Lambda the claim ends at the invocation's
+// deadline.
+const DefaultLease = 30 * time.Second
 
 // Handler is the webhook's http.Handler. Create it with New.
 type Handler struct {
@@ -159,8 +177,9 @@ type result struct {
 
 // Precomputed success bodies: the hot path allocates none.
 var (
-	handledBody = []byte(`{"status":"handled"}` + "\n")
-	ignoredBody = []byte(`{"status":"ignored"}` + "\n")
+	handledBody   = []byte(`{"status":"handled"}` + "\n")
+	duplicateBody = []byte(`{"status":"duplicate"}` + "\n")
+	ignoredBody   = []byte(`{"status":"ignored"}` + "\n")
 )
 
 // ServeHTTP serves one delivery.
@@ -238,8 +257,20 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	if dl.Method() == "" {
 		return result{status: http.StatusOK, outcome: "ignored", dl: dl}
 	}
+	owner := rid
+	if h.cfg.Dedup != nil {
+		if owner == "" {
+			owner = randomOwner()
+		}
+		if res, claimed := h.claim(ctx, dl, owner); !claimed {
+			return res
+		}
+	}
 	base := dispatch.Env{Stripe: h.cfg.Stripe.Client(m), Secrets: m, Log: logattr.With(h.log, slog.String("request_id", rid))}
 	err = d.Run(ctx, dl, base)
+	if h.cfg.Dedup != nil {
+		h.settle(ctx, dl, owner, err)
+	}
 	switch {
 	case err == nil:
 		return result{status: http.StatusOK, outcome: "handled", dl: dl}
@@ -251,6 +282,58 @@ func (h *Handler) serve(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		res.outcome, res.stack = "handler_panic", pe.Stack
 	}
 	return res
+}
+
+// claim claims dl's event for owner. When it does not, res is the answer.
+func (h *Handler) claim(ctx context.Context, dl *dispatch.Delivery, owner string) (res result, claimed bool) {
+	lease, ok := ctx.Deadline()
+	if !ok {
+		lease = h.cfg.Now().Add(DefaultLease)
+	}
+	err := h.cfg.Dedup.Claim(ctx, dl.Event.ID, dedup.Claim{Owner: owner, Kind: string(dl.Event.Type), Lease: lease})
+	switch {
+	case err == nil:
+		return result{}, true
+	case errors.Is(err, dedup.ErrCompleted):
+		return result{status: http.StatusOK, outcome: "duplicate", dl: dl}, false
+	case errors.Is(err, dedup.ErrInProgress):
+		return result{status: http.StatusConflict, outcome: "in_progress", public: "event is being handled by another invocation; retry later", err: err, dl: dl}, false
+	default:
+		return result{status: http.StatusServiceUnavailable, outcome: "dedup_unavailable", public: "dedup store unavailable", err: err, dl: dl}, false
+	}
+}
+
+// settle records the outcome of a claimed run: completed on success, so
+// later deliveries are duplicates; released on failure, so Stripe's retry
+// runs again. A failure to record is logged; the answer stays that of the
+// run: answering 5xx after a success would make Stripe deliver again and,
+// once the lease passed, run the method twice.
+func (h *Handler) settle(ctx context.Context, dl *dispatch.Delivery, owner string, runErr error) {
+	// The run may have used up the request's deadline; recording its
+	// outcome still matters.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	var err error
+	op := "complete"
+	if runErr == nil {
+		err = h.cfg.Dedup.Complete(ctx, dl.Event.ID, owner)
+	} else {
+		op = "release"
+		err = h.cfg.Dedup.Release(ctx, dl.Event.ID, owner)
+	}
+	if err != nil {
+		h.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", dl.Event.ID, "error", err.Error())
+	}
+}
+
+// settleTimeout bounds recording a run's outcome in the dedup store.
+const settleTimeout = 5 * time.Second
+
+// randomOwner names a claimant when the request has no id.
+func randomOwner() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return "local-" + hex.EncodeToString(b[:])
 }
 
 // webhookSecrets returns the signing secrets in m, parsed once per value.
@@ -406,6 +489,8 @@ func (h *Handler) respond(w http.ResponseWriter, res result, rid string) {
 		w.Write(handledBody)
 	case "ignored":
 		w.Write(ignoredBody)
+	case "duplicate":
+		w.Write(duplicateBody)
 	default:
 		json.NewEncoder(w).Encode(errorBody{Error: res.public, RequestID: rid})
 	}

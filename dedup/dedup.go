@@ -1,0 +1,94 @@
+// Package dedup makes a piece of work run to success at most once per id, even
+// when the same id is delivered again, to another process, or to several
+// processes at the same time, while a run that failed stays retryable. It
+// follows the idempotency utility of AWS Lambda Powertools.
+//
+// A run goes through three steps:
+//
+//	err := store.Claim(ctx, id, dedup.Claim{Owner: requestID, Lease: deadline})
+//	switch {
+//	case errors.Is(err, dedup.ErrCompleted):  // done before: acknowledge, do nothing
+//	case errors.Is(err, dedup.ErrInProgress): // running elsewhere: ask to be retried later
+//	case err != nil:                          // the store cannot answer: retry later
+//	default:
+//		if work(ctx) == nil {
+//			err = store.Complete(ctx, id, requestID) // later claims return ErrCompleted
+//		} else {
+//			err = store.Release(ctx, id, requestID)  // a retry may run again
+//		}
+//	}
+//
+// A claim holds until its lease, which should be the time after which the
+// claiming run is certainly dead (in AWS Lambda, the invocation's deadline).
+// A claim left behind by a crashed run is taken over once its lease has
+// passed. A run that completes is remembered for the store's retention, and
+// then forgotten: the same id then runs again.
+//
+// The guarantee has one gap: when the work succeeds but Complete fails (the
+// store became unreachable, say), the success is not recorded, and once the
+// lease has passed a later delivery of the id runs the work again.
+//
+// Ids, owners and kinds are opaque strings; the package knows nothing of
+// what they name.
+package dedup
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors returned by a Store. They are wrapped with details (the id, the
+// holder of a claim, the cause); test for them with errors.Is.
+var (
+	// ErrCompleted reports that a run for the id already completed.
+	ErrCompleted = errors.New("already completed")
+	// ErrInProgress reports that another owner holds a live claim on the id.
+	ErrInProgress = errors.New("in progress under another claim")
+	// ErrNotOwner reports, from Complete or Release, that the caller no
+	// longer holds an in-progress claim on the id: there is none, another
+	// owner took it over after the caller's lease expired, or it is
+	// already completed.
+	ErrNotOwner = errors.New("claim not held by this owner")
+	// ErrUnavailable reports that the store could not answer: it is
+	// unreachable, slow, throttling, refusing access or misconfigured (a
+	// missing table, say). The outcome of the operation is unknown;
+	// retrying later may succeed. The error also wraps the cause.
+	ErrUnavailable = errors.New("idempotency store unavailable")
+)
+
+// Store records which ids are in progress and which have completed.
+// Implementations are safe for concurrent use, also from several processes
+// sharing the same storage.
+type Store interface {
+	// Claim records id as in progress by c.Owner until c.Lease. It returns
+	// nil when the caller now owns the id, including when it took over a
+	// claim whose lease had expired; an error wrapping ErrCompleted if a
+	// run already completed within the retention; an error wrapping
+	// ErrInProgress if another claim's lease is still live; an error
+	// wrapping ErrUnavailable if the store cannot answer.
+	Claim(ctx context.Context, id string, c Claim) error
+	// Complete marks id, claimed by owner, as completed: claims are then
+	// refused with ErrCompleted until the store's retention has passed. It
+	// returns an error wrapping ErrNotOwner if owner no longer holds the
+	// claim, or ErrUnavailable.
+	Complete(ctx context.Context, id, owner string) error
+	// Release deletes owner's in-progress claim on id so that a retry can
+	// claim it at once. It returns an error wrapping ErrNotOwner if owner no
+	// longer holds the claim, or ErrUnavailable. A claim that could not be
+	// released lapses at its lease.
+	Release(ctx context.Context, id, owner string) error
+}
+
+// Claim describes who claims an id, and for how long.
+type Claim struct {
+	// Owner identifies the claiming run, e.g. the request id. It must be
+	// unique to the run, since Complete and Release check it. Required.
+	Owner string
+	// Kind says what the id is, e.g. a type name. It is only kept, for
+	// whoever inspects the store.
+	Kind string
+	// Lease is when the claim lapses if it is neither completed nor
+	// released: the time by which the run is certainly over. Required.
+	Lease time.Time
+}

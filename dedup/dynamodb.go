@@ -1,0 +1,350 @@
+package dedup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Retention bounds of the DynamoDB store.
+const (
+	// MinRetention is the least retention a DynamoDB store accepts: longer
+	// than the three days over which webhook senders such as Stripe retry
+	// a delivery, so that no retry of a completed id runs again.
+	MinRetention = 4 * 24 * time.Hour
+	// DefaultRetention is the retention when none is given.
+	DefaultRetention = MinRetention + time.Hour
+)
+
+// Limits on the requests of a store made by DynamoDBFromConfig, so that an
+// unreachable DynamoDB fails within an invocation rather than after it.
+const (
+	maxAttempts = 3                      // tries per operation
+	baseBackoff = 25 * time.Millisecond  // first retry waits up to twice this
+	maxBackoff  = 200 * time.Millisecond // no retry waits longer
+	readTimeout = 2 * time.Second        // a connection silent this long is dead
+)
+
+// Attribute names of a DynamoDB item.
+const (
+	attrID      = "id"          // S, the partition key
+	attrStatus  = "status"      // S, statusInProgress or statusCompleted
+	attrLease   = "lease_until" // N, Unix milliseconds
+	attrExpires = "expires"     // N, Unix seconds: the table's TTL attribute
+	attrKind    = "kind"        // S
+	attrOwner   = "owner"       // S
+	attrUpdated = "updated"     // N, Unix milliseconds
+)
+
+// Values of the status attribute.
+const (
+	statusInProgress = "IN_PROGRESS"
+	statusCompleted  = "COMPLETED"
+)
+
+// Expressions of the DynamoDB operations. Every attribute name goes through a
+// placeholder: several of them (status, owner) are DynamoDB reserved words.
+const (
+	// claimCondition accepts a claim when there is no item, when the item
+	// is past its expiry but DynamoDB's TTL has not yet deleted it (which
+	// can take days), or when it is an in-progress claim whose lease has
+	// passed.
+	claimCondition = "attribute_not_exists(#id) OR #expires < :nowsec OR (#status = :inprogress AND #lease < :nowms)"
+	ownedCondition = "#owner = :owner AND #status = :inprogress"
+	completeUpdate = "SET #status = :completed, #expires = :expires, #updated = :nowms"
+)
+
+// timeLayout formats times in error messages.
+const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// DynamoDBAPI is the part of the DynamoDB client the store uses;
+// *dynamodb.Client implements it.
+type DynamoDBAPI interface {
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+}
+
+// DynamoDBOptions configure a DynamoDB store.
+type DynamoDBOptions struct {
+	// Retention is how long a completed id is remembered, and how long an
+	// abandoned claim outlives its lease (DefaultRetention if zero; at
+	// least MinRetention).
+	Retention time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DynamoDB is a Store keeping one item per id in a DynamoDB table. Each
+// operation is a single conditional write, so concurrent claims of one id,
+// from any number of processes, are granted to exactly one of them.
+//
+// The table has the partition key "id" (type S) and no sort key, and should
+// have Time to Live enabled on the attribute "expires". An item holds:
+//
+//	id           S  the id
+//	status       S  IN_PROGRESS or COMPLETED
+//	owner        S  the owner of the claim
+//	kind         S  the kind of the claim
+//	lease_until  N  the lease, in Unix milliseconds
+//	updated      N  the time of the last write, in Unix milliseconds
+//	expires      N  in Unix seconds, when the item is forgotten: the lease plus
+//	                the retention while in progress, the completion plus the
+//	                retention once completed
+//
+// The store treats an item past its expiry as absent, whether or not
+// DynamoDB has deleted it yet. Leases are compared with the clock of the
+// process that claims, so processes sharing a table need synchronised
+// clocks, as AWS Lambda's are.
+type DynamoDB struct {
+	api   DynamoDBAPI
+	table string
+	opts  DynamoDBOptions
+}
+
+var _ Store = (*DynamoDB)(nil)
+
+// NewDynamoDB returns a store using table through api. It panics if
+// opts.Retention is positive but shorter than MinRetention.
+func NewDynamoDB(api DynamoDBAPI, table string, opts DynamoDBOptions) *DynamoDB {
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Retention < MinRetention {
+		panic(fmt.Sprintf("dedup: retention %v is shorter than the minimum %v", opts.Retention, MinRetention))
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &DynamoDB{api: api, table: table, opts: opts}
+}
+
+// DynamoDBFromConfig returns a store for table using the AWS SDK's standard
+// configuration: region, credentials chain, and endpoint settings such as
+// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB. It uses the SDK's
+// in-region defaults (connecting times out after 1.1 s), gives up on a
+// connection silent for 2 s, and tries each request at most three times
+// with backoffs under 200 ms: an unreachable DynamoDB fails in about 6 s at
+// worst, and at once when connections are refused. The context's deadline
+// cuts that short.
+func DynamoDBFromConfig(ctx context.Context, table string, opts DynamoDBOptions) (*DynamoDB, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithDefaultsMode(aws.DefaultsModeInRegion),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(readTimeout)),
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+				o.Backoff = retry.BackoffDelayerFunc(jitteredBackoff)
+			})
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("dedup: loading AWS configuration: %w", err)
+	}
+	return NewDynamoDB(dynamodb.NewFromConfig(cfg), table, opts), nil
+}
+
+// jitteredBackoff is exponential backoff with full jitter: before retry n
+// (from 1) it waits a random time under min(2ⁿ·baseBackoff, maxBackoff).
+func jitteredBackoff(attempt int, _ error) (time.Duration, error) {
+	limit := maxBackoff
+	if attempt < 8 {
+		limit = min(baseBackoff<<attempt, maxBackoff)
+	}
+	return rand.N(limit), nil
+}
+
+// Claim implements Store with one conditional PutItem.
+func (s *DynamoDB) Claim(ctx context.Context, id string, c Claim) error {
+	switch {
+	case id == "":
+		return errors.New("dedup: claim: empty id")
+	case c.Owner == "":
+		return fmt.Errorf("dedup: claim %q: empty owner", id)
+	case c.Lease.IsZero():
+		return fmt.Errorf("dedup: claim %q: no lease", id)
+	}
+	now := s.opts.Now()
+	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			attrID:      str(id),
+			attrStatus:  str(statusInProgress),
+			attrOwner:   str(c.Owner),
+			attrKind:    str(c.Kind),
+			attrLease:   num(c.Lease.UnixMilli()),
+			attrUpdated: num(now.UnixMilli()),
+			attrExpires: num(c.Lease.Add(s.opts.Retention).Unix()),
+		},
+		ConditionExpression: aws.String(claimCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#id":      attrID,
+			"#expires": attrExpires,
+			"#status":  attrStatus,
+			"#lease":   attrLease,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":nowsec":     num(now.Unix()),
+			":nowms":      num(now.UnixMilli()),
+			":inprogress": str(statusInProgress),
+		},
+		// Return the item that made the condition fail, to tell a
+		// completed id from one in progress without a second read.
+		// DynamoDB always returns it; so does moto (5.x).
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if err == nil {
+		return nil
+	}
+	ccf, ok := errors.AsType[*types.ConditionalCheckFailedException](err)
+	if !ok {
+		return s.unavailable("claim", id, err)
+	}
+	old := ccf.Item
+	if attrString(old, attrStatus) == statusCompleted {
+		return fmt.Errorf("dedup: claim %q: %w (%s)", id, ErrCompleted, describe(old))
+	}
+	// An in-progress item, or (against DynamoDB's contract) no item
+	// returned: either way the id is not free, and a later retry will
+	// find out more.
+	return fmt.Errorf("dedup: claim %q: %w (%s)", id, ErrInProgress, describe(old))
+}
+
+// Complete implements Store with one conditional UpdateItem.
+func (s *DynamoDB) Complete(ctx context.Context, id, owner string) error {
+	if err := checkOwned("complete", id, owner); err != nil {
+		return err
+	}
+	now := s.opts.Now()
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 map[string]types.AttributeValue{attrID: str(id)},
+		UpdateExpression:    aws.String(completeUpdate),
+		ConditionExpression: aws.String(ownedCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#status":  attrStatus,
+			"#expires": attrExpires,
+			"#updated": attrUpdated,
+			"#owner":   attrOwner,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":completed":  str(statusCompleted),
+			":expires":    num(now.Add(s.opts.Retention).Unix()),
+			":nowms":      num(now.UnixMilli()),
+			":owner":      str(owner),
+			":inprogress": str(statusInProgress),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	return s.ownedResult("complete", id, owner, err)
+}
+
+// Release implements Store with one conditional DeleteItem.
+func (s *DynamoDB) Release(ctx context.Context, id, owner string) error {
+	if err := checkOwned("release", id, owner); err != nil {
+		return err
+	}
+	_, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 map[string]types.AttributeValue{attrID: str(id)},
+		ConditionExpression: aws.String(ownedCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#status": attrStatus,
+			"#owner":  attrOwner,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":owner":      str(owner),
+			":inprogress": str(statusInProgress),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	return s.ownedResult("release", id, owner, err)
+}
+
+// checkOwned checks the arguments of Complete and Release.
+func checkOwned(op, id, owner string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("dedup: %s: empty id", op)
+	case owner == "":
+		return fmt.Errorf("dedup: %s %q: empty owner", op, id)
+	}
+	return nil
+}
+
+// ownedResult maps the error of a write conditioned on owning the claim.
+func (s *DynamoDB) ownedResult(op, id, owner string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ccf, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return fmt.Errorf("dedup: %s %q by %q: %w (%s)", op, id, owner, ErrNotOwner, describe(ccf.Item))
+	}
+	return s.unavailable(op, id, err)
+}
+
+// unavailable wraps an error that is not a condition failure: the request
+// could not be sent or answered, was refused (throttling, access, a missing
+// table), or was malformed. All leave the outcome unknown.
+func (s *DynamoDB) unavailable(op, id string, err error) error {
+	return fmt.Errorf("%w: DynamoDB table %q: %s %q: %w", ErrUnavailable, s.table, op, id, err)
+}
+
+// describe summarises an item for an error message.
+func describe(item map[string]types.AttributeValue) string {
+	if item == nil {
+		return "no claim"
+	}
+	owner := attrString(item, attrOwner)
+	switch status := attrString(item, attrStatus); status {
+	case statusCompleted:
+		return fmt.Sprintf("completed by %q at %s", owner, formatMilli(item, attrUpdated))
+	case statusInProgress:
+		return fmt.Sprintf("claimed by %q until %s", owner, formatMilli(item, attrLease))
+	default:
+		return fmt.Sprintf("status %q, owner %q", status, owner)
+	}
+}
+
+func formatMilli(item map[string]types.AttributeValue, name string) string {
+	n, ok := attrNumber(item, name)
+	if !ok {
+		return "?"
+	}
+	return time.UnixMilli(n).UTC().Format(timeLayout)
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
+
+// attrString returns the named string attribute, or "".
+func attrString(item map[string]types.AttributeValue, name string) string {
+	if v, ok := item[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
+
+// attrNumber returns the named integer attribute.
+func attrNumber(item map[string]types.AttributeValue, name string) (int64, bool) {
+	v, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	return n, err == nil
+}

@@ -1,0 +1,44 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"stripetask/dedup"
+	"stripetask/internal/moto"
+	"stripetask/internal/stripemock"
+)
+
+// TestDedupTable runs the function with DEDUP_TABLE set, as deployed: a
+// redelivered event is answered "duplicate" and its method not run again.
+func TestDedupTable(t *testing.T) {
+	srv := moto.Start(t)
+	srv.Env(t)
+	cfg, err := config.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "events"); err != nil {
+		t.Fatal(err)
+	}
+	env := with(baseEnv(stripemock.Start(t)), "DEDUP_TABLE", "events")
+	s := startServe(t, env)
+	body := loadFixture(t, filepath.Join(fixturesDir, "checkout.session.completed.json")).body
+	want := []string{`"handled"`, `"duplicate"`, `"duplicate"`}
+	for i, w := range want {
+		code, resp := s.post(t, body, localSecret)
+		if code != 200 || !strings.Contains(resp, w) {
+			t.Fatalf("delivery %d: %d %s, want %s", i, code, resp, w)
+		}
+	}
+	if code := s.stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	if n := strings.Count(s.stderr.String(), `"msg":"checkout completed"`); n != 1 {
+		t.Fatalf("the method ran %d times, want 1", n)
+	}
+}
