@@ -1,0 +1,15 @@
+// Command pay is the payments API function. In AWS Lambda it serves API
+// Gateway events; locally, `pay serve` and `pay invoke FILE` run the same
+// code without AWS. See the README.
+package main
+
+import (
+	"context"
+	"os"
+
+	"stripetask/boot"
+)
+
+func main() {
+	os.Exit(boot.Pay(context.Background(), boot.OS()))
+}
