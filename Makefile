@@ -18,7 +18,7 @@ LOCAL_WEBHOOK_SECRET := whsec_stripetask_local_test_secret_0123456789
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: all run test lint tools events bench build clean help
+.PHONY: all run run-pay test lint lint-template tools events bench build register clean help
 
 all: test
 
@@ -28,6 +28,7 @@ help:
 	@echo "make events  re-sign the fixtures in events/ with the local secret"
 	@echo "make bench   runtime vs hand-written baseline, as ratios (benchstat)"
 	@echo "make build   Lambda bootstrap binaries under build/"
+	@echo "make register  create/update the Stripe webhook endpoint for the deployed stack"
 
 tools: $(BIN)/stripe-mock
 
@@ -40,16 +41,25 @@ $(BIN)/benchstat:
 run: tools
 	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local webhook :3000
 
+run-pay: tools
+	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local pay :3001
+
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# cfn-lint 1.x with the SAM translator validates template.yaml; warnings fail.
+# (make test runs it too, as TestCfnLint.)
+lint-template:
+	@command -v cfn-lint >/dev/null || { echo 'cfn-lint not found: pip install "cfn-lint>=1"'; exit 1; }
+	cfn-lint template.yaml
+
 test: tools lint
 	$(GO) test -race -count=1 ./...
 
 events:
-	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) $$(find events -name '*.json' | sort)
+	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) $$(find events -name '*.json' -not -path 'events/pay/*' | sort)
 
 # Benchmarks: the full webhook path against a hand-written baseline in the
 # same run. Each round runs every benchmark once, so baseline and runtime
@@ -83,14 +93,25 @@ bench: tools $(BIN)/benchstat
 	done
 	benchstat -col /impl build/bench/dedup.txt
 
-build: build/webhook/bootstrap
+GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.aws-sam/*') go.mod go.sum
 
-build/webhook/bootstrap: $(shell find . -name '*.go' -not -path './build/*') go.mod go.sum
-	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/webhook
+build: build/webhook/bootstrap build/pay/bootstrap
+
+build/%/bootstrap: $(GO_SOURCES)
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
 
 # sam build (BuildMethod: makefile) calls these with ARTIFACTS_DIR set.
 build-WebhookFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/webhook
+
+build-PayFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/pay
+
+# Registers the deployed webhook with Stripe; see README "Deploying".
+# STACK names the CloudFormation stack; REGISTER_FLAGS adds flags (-dry-run).
+STACK ?= stripetask
+register:
+	$(GO) run ./cmd/register -stack $(STACK) $(REGISTER_FLAGS)
 
 clean:
 	rm -rf build .aws-sam

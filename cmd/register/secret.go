@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+)
+
+// SecretsAPI is the part of the Secrets Manager client the command uses.
+type SecretsAPI interface {
+	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+}
+
+// ErrSecret reports a Secrets Manager secret that cannot take the signing
+// secret: missing, unreadable, or not a JSON object.
+var ErrSecret = errors.New("Secrets Manager secret unusable")
+
+// secretValue is a parsed secret: a JSON object whose values are kept as
+// they are, and the newest signing secret it holds, if any.
+type secretValue struct {
+	fields   map[string]json.RawMessage
+	previous string
+}
+
+// readSecret fetches and parses the secret id. Its errors name the secret
+// and the problem, never a value.
+func readSecret(ctx context.Context, api SecretsAPI, id string) (secretValue, error) {
+	out, err := api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+	if err != nil {
+		if _, ok := errors.AsType[*smtypes.ResourceNotFoundException](err); ok {
+			return secretValue{}, fmt.Errorf("%w: %q does not exist: create it first (a JSON object, see the README's Secrets section), or pass -secret-id: %w", ErrSecret, id, err)
+		}
+		return secretValue{}, fmt.Errorf("%w: reading %q: %w", ErrSecret, id, err)
+	}
+	if out.SecretString == nil {
+		return secretValue{}, fmt.Errorf("%w: %q has no SecretString (a binary secret); it must be a JSON object of names to string values", ErrSecret, id)
+	}
+	v, err := parseSecret(*out.SecretString)
+	if err != nil {
+		return secretValue{}, fmt.Errorf("%w: %q: %w", ErrSecret, id, err)
+	}
+	return v, nil
+}
+
+// parseSecret decodes a SecretString that must be a JSON object, with
+// STRIPE_WEBHOOK_SECRET, if present, a string. Errors quote no content:
+// encoding/json's own messages would quote part of a secret.
+func parseSecret(s string) (secretValue, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(s), &fields); err != nil {
+		if se, ok := errors.AsType[*json.SyntaxError](err); ok {
+			return secretValue{}, fmt.Errorf("the SecretString is not valid JSON (error at byte %d); it must be a JSON object of names to string values", se.Offset)
+		}
+		return secretValue{}, errors.New("the SecretString is not a JSON object; it must be a JSON object of names to string values")
+	}
+	if fields == nil {
+		return secretValue{}, errors.New("the SecretString is null; it must be a JSON object of names to string values")
+	}
+	v := secretValue{fields: fields}
+	if raw, ok := fields[SigningSecretName]; ok {
+		var cur string
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return secretValue{}, fmt.Errorf("the value of %s is not a string", SigningSecretName)
+		}
+		// The list is newest first: keep the first one.
+		for s := range strings.SplitSeq(cur, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				v.previous = s
+				break
+			}
+		}
+	}
+	return v, nil
+}
+
+// withSigningSecret returns the secret's JSON with STRIPE_WEBHOOK_SECRET set
+// to newSecret followed by the newest previous signing secret, so that
+// deliveries signed with the previous one still verify while Stripe moves
+// to the new one. Older secrets are dropped: at most two are kept. Every
+// other key is kept with its value as it was.
+func (v secretValue) withSigningSecret(newSecret string) (string, error) {
+	val := newSecret
+	if v.previous != "" && v.previous != newSecret {
+		val = newSecret + "," + v.previous
+	}
+	fields := make(map[string]json.RawMessage, len(v.fields)+1)
+	for k, raw := range v.fields {
+		fields[k] = raw
+	}
+	enc, err := marshal(val)
+	if err != nil {
+		return "", err
+	}
+	fields[SigningSecretName] = enc
+	out, err := marshal(fields)
+	if err != nil {
+		return "", err
+	}
+	return string(out), nil
+}
+
+// marshal encodes v as compact JSON without HTML escaping.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, fmt.Errorf("encoding the secret: %w", err)
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// mergeSigningSecret is withSigningSecret on a SecretString.
+func mergeSigningSecret(secretString, newSecret string) (string, error) {
+	v, err := parseSecret(secretString)
+	if err != nil {
+		return "", err
+	}
+	return v.withSigningSecret(newSecret)
+}
+
+// writeSigningSecret reads the secret id again, just before writing, so as
+// to keep any change made since it was checked, and puts it back with the
+// new signing secret in front.
+func writeSigningSecret(ctx context.Context, api SecretsAPI, id, newSecret string) error {
+	v, err := readSecret(ctx, api, id)
+	if err != nil {
+		return fmt.Errorf("storing the signing secret: %w", err)
+	}
+	s, err := v.withSigningSecret(newSecret)
+	if err != nil {
+		return fmt.Errorf("storing the signing secret in %q: %w", id, err)
+	}
+	if _, err := api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(s)}); err != nil {
+		return fmt.Errorf("storing the signing secret in %q: %w", id, err)
+	}
+	return nil
+}

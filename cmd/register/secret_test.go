@@ -1,0 +1,59 @@
+package main
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestMergeSigningSecret: the new secret goes first, the newest previous one
+// after it, nothing older; every other key is kept as it was.
+func TestMergeSigningSecret(t *testing.T) {
+	const n = newSigningSecret
+	tests := []struct {
+		name, in string
+		want     map[string]any
+		wantErr  string
+	}{
+		{name: "empty object", in: `{}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
+		{name: "no previous, other keys kept", in: `{"STRIPE_KEY":"` + otherKeyValue + `","SLACK_URL":"https://x/?a=1&b=<2>","N":42,"O":{"k":[1,true,null]}}`,
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": n, "STRIPE_KEY": otherKeyValue, "SLACK_URL": "https://x/?a=1&b=<2>", "N": 42.0, "O": map[string]any{"k": []any{1.0, true, nil}}}},
+		{name: "one previous", in: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n + "," + prevSigningSecret}},
+		{name: "two previous: only the newest kept", in: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `,` + olderSigningSec + `"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n + "," + prevSigningSecret}},
+		{name: "spaces and empty parts", in: `{"STRIPE_WEBHOOK_SECRET":" , ` + prevSigningSecret + ` ,"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n + "," + prevSigningSecret}},
+		{name: "empty previous", in: `{"STRIPE_WEBHOOK_SECRET":""}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
+		{name: "previous is the new one", in: `{"STRIPE_WEBHOOK_SECRET":"` + n + `,` + prevSigningSecret + `"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
+		{name: "not JSON", in: `STRIPE_WEBHOOK_SECRET=` + prevSigningSecret, wantErr: "not valid JSON"},
+		{name: "array", in: `["` + prevSigningSecret + `"]`, wantErr: "not a JSON object"},
+		{name: "string", in: `"` + prevSigningSecret + `"`, wantErr: "not a JSON object"},
+		{name: "null", in: `null`, wantErr: "null"},
+		{name: "signing secret not a string", in: `{"STRIPE_WEBHOOK_SECRET":["` + prevSigningSecret + `"]}`, wantErr: "STRIPE_WEBHOOK_SECRET is not a string"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mergeSigningSecret(tt.in, n)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want %q", err, tt.wantErr)
+				}
+				if strings.Contains(err.Error(), "whsec_") || strings.Contains(err.Error(), "PREVIOUS") {
+					t.Errorf("the error quotes the secret: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m := decodeSecret(t, got); !reflect.DeepEqual(m, tt.want) {
+				t.Errorf("got %s\nwant %v", got, tt.want)
+			}
+			if strings.Contains(got, `\u003c`) {
+				t.Errorf("values were HTML-escaped: %s", got)
+			}
+		})
+	}
+	if _, err := mergeSigningSecret(`{`, n); err == nil || errors.Is(err, ErrSecret) {
+		t.Errorf("a bare parse error is not ErrSecret until it names the secret: %v", err)
+	}
+}
