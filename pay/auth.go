@@ -2,8 +2,6 @@ package pay
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
 	"strings"
 
@@ -59,13 +57,7 @@ func bearer(h http.Header) (string, bool) {
 // are hashed first, so neither their content nor their length leaks through
 // timing, and every key is compared.
 func tokenMatches(token string, keys []string) bool {
-	got := sha256.Sum256([]byte(token))
-	match := 0
-	for _, k := range keys {
-		want := sha256.Sum256([]byte(k))
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
-	}
-	return match == 1
+	return secrets.MatchAny(token, keys...)
 }
 
 // refresh asks a refreshable source for a newer snapshot; fetched is false

@@ -3,7 +3,6 @@ package pay
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"stripetask/secrets"
@@ -45,31 +44,7 @@ func (h *Handler) logRequest(ctx context.Context, e logEntry) {
 	}
 	attrs = append(attrs, slog.Float64("duration_ms", float64(e.took.Microseconds())/1000))
 	if e.err != nil {
-		attrs = append(attrs, slog.String("error", redact(e.err.Error(), e.secrets)))
+		attrs = append(attrs, slog.String("error", e.secrets.Redact(e.err.Error())))
 	}
 	h.log.LogAttrs(ctx, level, "request", attrs...)
-}
-
-// minRedact is the shortest secret value redact replaces: shorter values
-// ("1", "true") would mangle the text without protecting anything.
-const minRedact = 6
-
-// redact replaces every secret value in s by the secret's name, as
-// [NAME]. Each item of a comma-separated secret (PAY_API_KEY, say) is
-// replaced too.
-func redact(s string, m secrets.Map) string {
-	for name, v := range m {
-		if len(v) < minRedact {
-			continue
-		}
-		s = strings.ReplaceAll(s, v, "["+name+"]")
-		if strings.Contains(v, ",") {
-			for _, item := range m.List(name) {
-				if len(item) >= minRedact {
-					s = strings.ReplaceAll(s, item, "["+name+"]")
-				}
-			}
-		}
-	}
-	return s
 }

@@ -9,6 +9,8 @@ package secrets
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"errors"
 	"strings"
 )
@@ -65,4 +67,42 @@ func FromEnviron(environ []string) Static {
 		}
 	}
 	return Static(m)
+}
+
+// minRedact is the shortest secret value Redact replaces: shorter values
+// ("1", "true") would mangle the text without protecting anything.
+const minRedact = 6
+
+// Redact returns s with every secret value of m in it, and every item of a
+// comma-separated value, replaced by the secret's name in brackets, e.g.
+// "[STRIPE_KEY]". Errors and panics from code that handles secrets may quote
+// one (an API key in a URL, say); logs must not.
+func (m Map) Redact(s string) string {
+	for name, v := range m {
+		if len(v) < minRedact || !strings.Contains(s, v) && !strings.Contains(v, ",") {
+			continue
+		}
+		s = strings.ReplaceAll(s, v, "["+name+"]")
+		if strings.Contains(v, ",") {
+			for _, item := range m.List(name) {
+				if len(item) >= minRedact {
+					s = strings.ReplaceAll(s, item, "["+name+"]")
+				}
+			}
+		}
+	}
+	return s
+}
+
+// MatchAny reports whether got equals one of wants. It takes the same time
+// whatever the content and length of got and of each want: both sides are
+// hashed, and every want is compared. Use it for passwords and API tokens.
+func MatchAny(got string, wants ...string) bool {
+	g := sha256.Sum256([]byte(got))
+	match := 0
+	for _, w := range wants {
+		h := sha256.Sum256([]byte(w))
+		match |= subtle.ConstantTimeCompare(g[:], h[:])
+	}
+	return match == 1
 }

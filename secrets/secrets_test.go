@@ -61,3 +61,46 @@ func keys(m Map) []string {
 	slices.Sort(ks)
 	return ks
 }
+
+// TestRedact checks that secret values in error text become their names.
+func TestRedact(t *testing.T) {
+	m := Map{
+		"STRIPE_KEY":  "sk_test_51Abcdefgh",
+		"PAY_API_KEY": "pay_old_1234567, pay_new_7654321",
+		"SHORT":       "true",
+	}
+	tests := []struct{ in, want string }{
+		{"calling with sk_test_51Abcdefgh failed", "calling with [STRIPE_KEY] failed"},
+		{"token pay_new_7654321 and pay_old_1234567", "token [PAY_API_KEY] and [PAY_API_KEY]"},
+		{"whole pay_old_1234567, pay_new_7654321", "whole [PAY_API_KEY]"},
+		{"it is true", "it is true"},
+		{"nothing here", "nothing here"},
+	}
+	for _, tt := range tests {
+		if got := m.Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestMatchAny checks the constant-time comparison's answers.
+func TestMatchAny(t *testing.T) {
+	tests := []struct {
+		got   string
+		wants []string
+		want  bool
+	}{
+		{"user:pass", []string{"user:pass"}, true},
+		{"user:pass", []string{"other", "user:pass"}, true},
+		{"user:pas", []string{"user:pass"}, false},
+		{"user:passs", []string{"user:pass"}, false},
+		{"", []string{""}, true},
+		{"x", nil, false},
+		{"", nil, false},
+	}
+	for _, tt := range tests {
+		if got := MatchAny(tt.got, tt.wants...); got != tt.want {
+			t.Errorf("MatchAny(%q, %q) = %v, want %v", tt.got, tt.wants, got, tt.want)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sync/atomic"
 	"time"
 
@@ -94,8 +95,18 @@ func New(key, base string, httpClient *http.Client, log *slog.Logger) *client.AP
 }
 
 // Logger adapts an slog.Logger to stripe-go's LeveledLoggerInterface. Debug
-// and info lines are dropped: they describe every request.
+// and info lines are dropped: they describe every request. stripe-go quotes
+// Stripe's error messages, and a server may quote the API key in them
+// (stripe-mock does; Stripe masks it): anything shaped like a secret key or
+// a signing secret is masked before the line is written.
 type Logger struct{ L *slog.Logger }
+
+// keyPattern matches Stripe secret and restricted keys and webhook signing
+// secrets.
+var keyPattern = regexp.MustCompile(`\b((?:sk|rk)_(?:test|live)_|whsec_)[0-9A-Za-z]+`)
+
+// mask replaces the secret part of every key in s.
+func mask(s string) string { return keyPattern.ReplaceAllString(s, "${1}[redacted]") }
 
 // Debugf drops the line.
 func (Logger) Debugf(string, ...any) {}
@@ -105,10 +116,10 @@ func (Logger) Infof(string, ...any) {}
 
 // Warnf logs at warning level.
 func (l Logger) Warnf(format string, v ...any) {
-	l.L.Log(context.Background(), slog.LevelWarn, fmt.Sprintf(format, v...), "source", "stripe-go")
+	l.L.Log(context.Background(), slog.LevelWarn, mask(fmt.Sprintf(format, v...)), "source", "stripe-go")
 }
 
 // Errorf logs at error level.
 func (l Logger) Errorf(format string, v ...any) {
-	l.L.Log(context.Background(), slog.LevelError, fmt.Sprintf(format, v...), "source", "stripe-go")
+	l.L.Log(context.Background(), slog.LevelError, mask(fmt.Sprintf(format, v...)), "source", "stripe-go")
 }

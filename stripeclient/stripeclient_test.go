@@ -1,8 +1,11 @@
 package stripeclient
 
 import (
+	"bytes"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -65,5 +68,35 @@ func TestAgainstStripeMock(t *testing.T) {
 	}
 	if _, err := NewCache(nil, nil).Client(secrets.Map{KeySecret: "bad", APIBaseSecret: base}).Customers.Get(cus.ID, nil); err == nil {
 		t.Fatal("stripe-mock accepted a malformed key")
+	}
+}
+
+// TestLoggerMasksKeys makes stripe-mock refuse a key and quote it in its
+// error message (Stripe itself masks keys there), and checks that the line
+// stripe-go logs does not show it.
+func TestLoggerMasksKeys(t *testing.T) {
+	base := stripemock.Start(t)
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	const key = "sk_test_notaccepted123"
+	api := NewCache(nil, log).Client(secrets.Map{KeySecret: key + " x", APIBaseSecret: base})
+	if _, err := api.Customers.Get("cus_1", nil); err == nil {
+		t.Fatal("stripe-mock accepted a malformed key")
+	}
+	if buf.Len() == 0 {
+		t.Fatal("stripe-go logged nothing for the refused request")
+	}
+	if strings.Contains(buf.String(), "notaccepted123") {
+		t.Fatalf("the log shows the key:\n%s", buf.String())
+	}
+	for in, want := range map[string]string{
+		"key sk_live_abc123XYZ refused": "key sk_live_[redacted] refused",
+		"rk_test_9a and whsec_Zz00":     "rk_test_[redacted] and whsec_[redacted]",
+		"pk_test_public stays":          "pk_test_public stays",
+		"nothing":                       "nothing",
+	} {
+		if got := mask(in); got != want {
+			t.Errorf("mask(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
