@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"stripetask/boot"
+	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
 
@@ -52,41 +49,6 @@ var wantStatus = map[string]int{
 	"health.json":                   200,
 }
 
-// lockedBuffer is an io.Writer safe for the concurrent writes of serve mode.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// process returns a boot.Process with env as its whole environment and
-// the given output streams.
-func process(env map[string]string, args []string, stdout, stderr io.Writer) boot.Process {
-	environ := make([]string, 0, len(env))
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	return boot.Process{
-		Args:    args,
-		Getenv:  func(k string) string { return env[k] },
-		Environ: environ,
-		Stdin:   strings.NewReader(""),
-		Stdout:  stdout,
-		Stderr:  stderr,
-	}
-}
-
 // baseEnv is the environment of a configured local pay function.
 func baseEnv(apiBase string) map[string]string {
 	return map[string]string{
@@ -98,22 +60,6 @@ func baseEnv(apiBase string) map[string]string {
 	}
 }
 
-// with returns a copy of env with the given changes; "" removes a variable.
-func with(env map[string]string, kv ...string) map[string]string {
-	out := make(map[string]string, len(env))
-	for k, v := range env {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-		} else {
-			out[kv[i]] = kv[i+1]
-		}
-	}
-	return out
-}
-
 // result is what one run of the function produced.
 type result struct {
 	code           int
@@ -123,8 +69,8 @@ type result struct {
 // run runs the pay function as the binary does, with a fake process.
 func run(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
-	var stdout, stderr lockedBuffer
-	code := boot.Pay(t.Context(), process(env, args, &stdout, &stderr))
+	var stdout, stderr proctest.Buffer
+	code := boot.Pay(t.Context(), proctest.Process(env, args, &stdout, &stderr))
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -229,7 +175,7 @@ func TestInvokeFixtures(t *testing.T) {
 // TestColdStartLog checks that a function missing secrets says so when it
 // starts, and that its authenticated routes then fail closed.
 func TestColdStartLog(t *testing.T) {
-	env := with(baseEnv(stripemock.Start(t)), "PAY_API_KEY", "")
+	env := proctest.With(baseEnv(stripemock.Start(t)), "PAY_API_KEY", "")
 	r := run(t, env, "invoke", filepath.Join(fixturesDir, "payment-intents.get.json"))
 	if r.code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", r.code, r.stderr)
@@ -245,28 +191,8 @@ func TestColdStartLog(t *testing.T) {
 // TestServe runs `serve` on a loopback port and sends it real requests.
 func TestServe(t *testing.T) {
 	env := baseEnv(stripemock.Start(t))
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-
-	var stdout, stderr lockedBuffer
-	p := process(env, []string{"serve", "-addr", "127.0.0.1:0"}, &stdout, &stderr)
-	ready := make(chan net.Addr, 1)
-	p.Ready = func(a net.Addr) { ready <- a }
-	done := make(chan int, 1)
-	go func() { done <- boot.Pay(ctx, p) }()
-
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited with %d before listening; stderr:\n%s", code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not listen within 10 s")
-	}
-	if tcp, ok := addr.(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
-		t.Fatalf("serve listens on %v, want loopback", addr)
-	}
-	base := "http://" + addr.String()
+	srv := proctest.Serve(t, boot.Pay, env)
+	base := srv.URL
 	auth := http.Header{"Authorization": {"Bearer " + localAPIKey}, "Content-Type": {"application/json"}}
 	tests := []struct {
 		name, method, path, body string
@@ -321,20 +247,14 @@ func TestServe(t *testing.T) {
 		})
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve returned %d after cancellation; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not return within 15 s of cancellation")
+	if code := srv.Stop(); code != 0 {
+		t.Errorf("serve returned %d after cancellation; stderr:\n%s", code, srv.Stderr)
 	}
-	if n := len(requestLines(t, stderr.String())); n != len(tests) {
-		t.Errorf("%d request log lines, want %d:\n%s", n, len(tests), stderr.String())
+	if n := len(requestLines(t, srv.Stderr.String())); n != len(tests) {
+		t.Errorf("%d request log lines, want %d:\n%s", n, len(tests), srv.Stderr)
 	}
-	checkNoSecrets(t, stdout.String(), stderr.String())
-	checkNoClientSecret(t, stderr.String())
+	checkNoSecrets(t, srv.Stdout.String(), srv.Stderr.String())
+	checkNoClientSecret(t, srv.Stderr.String())
 }
 
 // TestUsage checks the command line without a mode, and bad settings.
@@ -353,7 +273,7 @@ func TestUsage(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: 0, stdout: true, text: "Usage"},
 		{name: "invoke without FILE", args: []string{"invoke"}, code: 2, text: "usage"},
 		{name: "invoke a missing file", args: []string{"invoke", "no-such-event.json"}, code: 1, text: "no-such-event.json"},
-		{name: "bad LOG_LEVEL", env: with(env, "LOG_LEVEL", "loud"), args: []string{"serve"}, code: 1, text: "LOG_LEVEL"},
+		{name: "bad LOG_LEVEL", env: proctest.With(env, "LOG_LEVEL", "loud"), args: []string{"serve"}, code: 1, text: "LOG_LEVEL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

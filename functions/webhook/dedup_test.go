@@ -10,6 +10,7 @@ import (
 
 	"stripetask/dedup"
 	"stripetask/internal/moto"
+	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
 
@@ -25,7 +26,7 @@ func TestDedupTable(t *testing.T) {
 	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "events"); err != nil {
 		t.Fatal(err)
 	}
-	env := with(baseEnv(stripemock.Start(t)), "DEDUP_TABLE", "events")
+	env := proctest.With(baseEnv(stripemock.Start(t)), "DEDUP_TABLE", "events")
 	s := startServe(t, env)
 	body := loadFixture(t, filepath.Join(fixturesDir, "checkout.session.completed.json")).body
 	want := []string{`"handled"`, `"duplicate"`, `"duplicate"`}
@@ -35,10 +36,10 @@ func TestDedupTable(t *testing.T) {
 			t.Fatalf("delivery %d: %d %s, want %s", i, code, resp, w)
 		}
 	}
-	if code := s.stop(); code != 0 {
+	if code := s.Stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	if n := strings.Count(s.stderr.String(), `"msg":"checkout completed"`); n != 1 {
+	if n := strings.Count(s.Stderr.String(), `"msg":"checkout completed"`); n != 1 {
 		t.Fatalf("the method ran %d times, want 1", n)
 	}
 }

@@ -7,13 +7,11 @@ import (
 	"encoding/json"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,6 +20,7 @@ import (
 	"stripetask/boot"
 	"stripetask/delivery"
 	"stripetask/handler"
+	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
 
@@ -56,22 +55,9 @@ var handledTypes = map[string]bool{
 // fixturesDir is the events/ directory of the repository.
 const fixturesDir = "../../events"
 
-// lockedBuffer is an io.Writer safe for the concurrent writes of serve mode.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+// webhookMain runs the webhook function with the shipped Handler.
+func webhookMain(ctx context.Context, p boot.Process) int {
+	return boot.Webhook(ctx, handler.Handler{}, p)
 }
 
 // result is what one run of the function produced.
@@ -80,29 +66,12 @@ type result struct {
 	stdout, stderr string
 }
 
-// process returns a boot.Process with env as its whole environment (both
-// Getenv and Environ) and buffers as its output streams.
-func process(env map[string]string, args []string, stdout, stderr io.Writer) boot.Process {
-	environ := make([]string, 0, len(env))
-	for k, v := range env {
-		environ = append(environ, k+"="+v)
-	}
-	return boot.Process{
-		Args:    args,
-		Getenv:  func(k string) string { return env[k] },
-		Environ: environ,
-		Stdin:   strings.NewReader(""),
-		Stdout:  stdout,
-		Stderr:  stderr,
-	}
-}
-
 // run runs the webhook function as the binary does, with a fake process,
 // and checks that its output reveals no secret.
 func run(t *testing.T, env map[string]string, stdin io.Reader, args ...string) result {
 	t.Helper()
-	var stdout, stderr lockedBuffer
-	p := process(env, args, &stdout, &stderr)
+	var stdout, stderr proctest.Buffer
+	p := proctest.Process(env, args, &stdout, &stderr)
 	if stdin != nil {
 		p.Stdin = stdin
 	}
@@ -131,23 +100,6 @@ func baseEnv(apiBase string) map[string]string {
 		"STRIPE_KEY":            stripemock.Key,
 		"STRIPE_API_BASE":       apiBase,
 	}
-}
-
-// with returns a copy of env with the given changes; an empty value
-// removes the variable.
-func with(env map[string]string, kv ...string) map[string]string {
-	out := make(map[string]string, len(env)+len(kv)/2)
-	for k, v := range env {
-		out[k] = v
-	}
-	for i := 0; i+1 < len(kv); i += 2 {
-		if kv[i+1] == "" {
-			delete(out, kv[i])
-		} else {
-			out[kv[i]] = kv[i+1]
-		}
-	}
-	return out
 }
 
 // fixture is a Lambda event file of events/.
@@ -467,18 +419,18 @@ func TestInvokeCases(t *testing.T) {
 			modify: func(t *testing.T, e *event) { setBody(e, origBody, true) },
 		},
 		{
-			name: "stale signature, wrong secret configured", env: with(env, "STRIPE_WEBHOOK_SECRET", otherSecret),
+			name: "stale signature, wrong secret configured", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", otherSecret),
 			status: 400, body: "signature",
 		},
 		{
-			name: "fresh signature, wrong secret configured", env: with(env, "STRIPE_WEBHOOK_SECRET", otherSecret),
+			name: "fresh signature, wrong secret configured", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", otherSecret),
 			status: 400, body: "no valid signature",
 			modify: func(t *testing.T, e *event) {
 				e.Headers["stripe-signature"] = delivery.Sign(origBody, localSecret, time.Now())
 			},
 		},
 		{
-			name: "rotation: second of two secrets", env: with(env, "STRIPE_WEBHOOK_SECRET", otherSecret+", "+localSecret),
+			name: "rotation: second of two secrets", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", otherSecret+", "+localSecret),
 			status: 200, body: "handled",
 		},
 		{
@@ -486,26 +438,26 @@ func TestInvokeCases(t *testing.T) {
 			modify: func(t *testing.T, e *event) { delete(e.Headers, "stripe-signature") },
 		},
 		{
-			name: "no authentication configured", env: with(env, "STRIPE_WEBHOOK_SECRET", ""),
+			name: "no authentication configured", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", ""),
 			status: 503, body: "not configured",
 		},
 		{
-			name: "basic auth only", env: with(env, "STRIPE_WEBHOOK_SECRET", "", "BASIC_AUTH", basicUser+":"+basicPass),
+			name: "basic auth only", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", "", "BASIC_AUTH", basicUser+":"+basicPass),
 			status: 200, body: "handled",
 			modify: func(t *testing.T, e *event) { e.Headers["authorization"] = basicAuth(basicUser, basicPass) },
 		},
 		{
-			name: "basic auth and signature", env: with(env, "BASIC_AUTH", basicUser+":"+basicPass),
+			name: "basic auth and signature", env: proctest.With(env, "BASIC_AUTH", basicUser+":"+basicPass),
 			status: 200, body: "handled",
 			modify: func(t *testing.T, e *event) { e.Headers["authorization"] = basicAuth(basicUser, basicPass) },
 		},
 		{
-			name: "basic auth wrong password", env: with(env, "BASIC_AUTH", basicUser+":"+basicPass),
+			name: "basic auth wrong password", env: proctest.With(env, "BASIC_AUTH", basicUser+":"+basicPass),
 			status: 401, body: "unauthorized", header: [2]string{"WWW-Authenticate", "Basic"},
 			modify: func(t *testing.T, e *event) { e.Headers["authorization"] = basicAuth(basicUser, "wrong-password") },
 		},
 		{
-			name: "basic auth missing", env: with(env, "BASIC_AUTH", basicUser+":"+basicPass),
+			name: "basic auth missing", env: proctest.With(env, "BASIC_AUTH", basicUser+":"+basicPass),
 			status: 401, body: "unauthorized", header: [2]string{"WWW-Authenticate", "Basic"},
 		},
 		{
@@ -667,28 +619,8 @@ func TestDeliveryLog(t *testing.T) {
 // TestServe runs `serve` on a loopback port and sends it real requests.
 func TestServe(t *testing.T) {
 	env := baseEnv(stripemock.Start(t))
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-
-	var stdout, stderr lockedBuffer
-	p := process(env, []string{"serve", "-addr", "127.0.0.1:0"}, &stdout, &stderr)
-	ready := make(chan net.Addr, 1)
-	p.Ready = func(a net.Addr) { ready <- a }
-	done := make(chan int, 1)
-	go func() { done <- boot.Webhook(ctx, handler.Handler{}, p) }()
-
-	var addr net.Addr
-	select {
-	case addr = <-ready:
-	case code := <-done:
-		t.Fatalf("serve exited with %d before listening; stderr:\n%s", code, stderr.String())
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve did not listen within 10 s")
-	}
-	if tcp, ok := addr.(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() || tcp.Port == 0 {
-		t.Fatalf("serve listens on %v, want a loopback port", addr)
-	}
-	base := "http://" + addr.String()
+	srv := proctest.Serve(t, webhookMain, env)
+	base := srv.URL
 
 	body := func(name string) []byte {
 		return loadFixture(t, filepath.Join(fixturesDir, name+".json")).body
@@ -748,20 +680,14 @@ func TestServe(t *testing.T) {
 		})
 	}
 
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve returned %d after cancellation, want 0; stderr:\n%s", code, stderr.String())
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("serve did not return within 15 s of cancellation")
+	if code := srv.Stop(); code != 0 {
+		t.Errorf("serve returned %d after cancellation, want 0; stderr:\n%s", code, srv.Stderr)
 	}
 	// One delivery line per request that reached the handler (not /other).
-	if n := len(deliveryLines(t, stderr.String())); n != len(tests)-1 {
-		t.Errorf("%d delivery log lines, want %d:\n%s", n, len(tests)-1, stderr.String())
+	if n := len(deliveryLines(t, srv.Stderr.String())); n != len(tests)-1 {
+		t.Errorf("%d delivery log lines, want %d:\n%s", n, len(tests)-1, srv.Stderr)
 	}
-	checkNoSecrets(t, stdout.String(), stderr.String())
+	checkNoSecrets(t, srv.Stdout.String(), srv.Stderr.String())
 }
 
 // TestUsage checks the command line without a mode.
@@ -827,7 +753,7 @@ func TestSettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := run(t, with(env, tt.key, tt.value), nil, "invoke", fixture)
+			r := run(t, proctest.With(env, tt.key, tt.value), nil, "invoke", fixture)
 			if r.code != tt.code {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, tt.code, r.stderr)
 			}

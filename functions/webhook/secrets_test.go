@@ -2,12 +2,9 @@ package main
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,10 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"stripetask/boot"
 	"stripetask/delivery"
-	"stripetask/handler"
 	"stripetask/internal/moto"
+	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
 
@@ -27,51 +23,18 @@ const (
 	smNewSecret = "whsec_sm_new_fedcba9876543210"
 )
 
-// server is a webhook function running in serve mode in the test.
-type server struct {
-	base   string
-	stderr *lockedBuffer
-	stop   func() int
-}
+// server is a webhook function running in serve mode.
+type server struct{ *proctest.Server }
 
 // startServe runs the webhook's serve mode with env as its environment.
 func startServe(t *testing.T, env map[string]string) *server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(t.Context())
-	var stdout, stderr lockedBuffer
-	p := process(env, []string{"serve", "-addr", "127.0.0.1:0"}, &stdout, &stderr)
-	ready := make(chan net.Addr, 1)
-	p.Ready = func(a net.Addr) { ready <- a }
-	done := make(chan int, 1)
-	go func() { done <- boot.Webhook(ctx, handler.Handler{}, p) }()
-	select {
-	case addr := <-ready:
-		s := &server{base: "http://" + addr.String(), stderr: &stderr}
-		s.stop = sync.OnceValue(func() int {
-			cancel()
-			select {
-			case code := <-done:
-				return code
-			case <-time.After(15 * time.Second):
-				t.Error("serve did not stop within 15 s")
-				return -1
-			}
-		})
-		t.Cleanup(func() { s.stop() })
-		return s
-	case code := <-done:
-		cancel()
-		t.Fatalf("serve exited with %d; stderr:\n%s", code, stderr.String())
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("serve did not listen within 30 s")
-	}
-	return nil
+	return &server{proctest.Serve(t, webhookMain, env)}
 }
 
 func (s *server) post(t *testing.T, body []byte, secret string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.base+"/webhook", bytes.NewReader(body))
+	req, _ := http.NewRequest("POST", s.URL+"/webhook", bytes.NewReader(body))
 	req.Header.Set("Stripe-Signature", delivery.Sign(body, secret, time.Now()))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -121,7 +84,7 @@ func TestSecretsManagerRotation(t *testing.T) {
 	}
 	for i := range 5 {
 		if code, resp := s.post(t, body, smNewSecret); code != 200 {
-			t.Fatalf("after rotation, delivery %d: %d %s\n%s", i, code, resp, s.stderr)
+			t.Fatalf("after rotation, delivery %d: %d %s\n%s", i, code, resp, s.Stderr)
 		}
 	}
 	// A forged delivery still fails, and does not trigger refetches beyond
@@ -129,10 +92,10 @@ func TestSecretsManagerRotation(t *testing.T) {
 	if code, _ := s.post(t, body, "whsec_forged"); code != 400 {
 		t.Fatalf("forged delivery: %d", code)
 	}
-	if code := s.stop(); code != 0 {
+	if code := s.Stop(); code != 0 {
 		t.Fatalf("serve exited with %d", code)
 	}
-	logs := s.stderr.String()
+	logs := s.Stderr.String()
 	if n := strings.Count(logs, `"outcome":"handled"`); n != 10 {
 		t.Errorf("%d deliveries handled, want 10:\n%s", n, logs)
 	}
@@ -158,7 +121,7 @@ func TestSecretsManagerColdStartOutage(t *testing.T) {
 	if code != 503 || !strings.Contains(resp, "secrets unavailable") {
 		t.Fatalf("while unreachable: %d %s", code, resp)
 	}
-	if logs := s.stderr.String(); !strings.Contains(logs, `"outcome":"secrets_unavailable"`) || !strings.Contains(logs, `stripetask/prod`) {
+	if logs := s.Stderr.String(); !strings.Contains(logs, `"outcome":"secrets_unavailable"`) || !strings.Contains(logs, `stripetask/prod`) {
 		t.Fatalf("the 503 is not logged with the secret id:\n%s", logs)
 	}
 
@@ -167,9 +130,9 @@ func TestSecretsManagerColdStartOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	if code, resp := s.post(t, body, smOldSecret); code != 200 {
-		t.Fatalf("after recovery: %d %s\n%s", code, resp, s.stderr)
+		t.Fatalf("after recovery: %d %s\n%s", code, resp, s.Stderr)
 	}
-	if strings.Contains(s.stderr.String(), smOldSecret) {
+	if strings.Contains(s.Stderr.String(), smOldSecret) {
 		t.Error("the log contains the signing secret")
 	}
 }
@@ -187,7 +150,7 @@ func TestSecretsManagerBadSecret(t *testing.T) {
 	if code, _ := s.post(t, body, smOldSecret); code != 503 {
 		t.Fatalf("status %d, want 503", code)
 	}
-	logs := s.stderr.String()
+	logs := s.Stderr.String()
 	if !strings.Contains(logs, `\"bad\"`) || !strings.Contains(logs, "not valid JSON") || strings.Contains(logs, smOldSecret) {
 		t.Fatalf("log:\n%s", logs)
 	}
