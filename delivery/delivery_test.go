@@ -32,10 +32,12 @@ const (
 // testHandler's methods act on the charge's description.
 type testHandler struct {
 	dispatch.Env
-	ran *atomic.Int32
+	ran   *atomic.Int32
+	inits *atomic.Int32
 }
 
 func (h *testHandler) Init(ctx context.Context) error {
+	h.inits.Add(1)
 	if h.Secrets["INIT_FAILS"] == "yes" {
 		return errors.New("cannot connect to the warehouse")
 	}
@@ -57,10 +59,11 @@ var clock = time.Unix(1_750_000_000, 0)
 
 // fixture is one delivery handler with its captured log.
 type fixture struct {
-	h   *Handler
-	log *bytes.Buffer
-	ran *atomic.Int32
-	src *switchable
+	h     *Handler
+	log   *bytes.Buffer
+	ran   *atomic.Int32
+	inits *atomic.Int32
+	src   *switchable
 }
 
 // switchable is a secrets.Source whose content and failure tests change. It
@@ -83,7 +86,8 @@ func newFixture(t *testing.T, m secrets.Map, opts ...dispatch.Option) *fixture {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ran := &atomic.Int32{}
-	d, err := dispatch.New(testHandler{ran: ran}, append(opts, dispatch.WithLogger(log))...)
+	inits := &atomic.Int32{}
+	d, err := dispatch.New(testHandler{ran: ran, inits: inits}, append(opts, dispatch.WithLogger(log))...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +99,7 @@ func newFixture(t *testing.T, m secrets.Map, opts ...dispatch.Option) *fixture {
 		Now:        func() time.Time { return clock },
 		RequestID:  func(context.Context) string { return "req-test-1" },
 	})
-	return &fixture{h: h, log: &buf, ran: ran, src: src}
+	return &fixture{h: h, log: &buf, ran: ran, inits: inits, src: src}
 }
 
 type syncWriter struct {
@@ -366,6 +370,9 @@ func TestConcurrentDeliveries(t *testing.T) {
 	wg.Wait()
 	if f.ran.Load() != 50 {
 		t.Fatalf("ran %d", f.ran.Load())
+	}
+	if n := f.inits.Load(); n != 1 {
+		t.Fatalf("Init ran %d times for 50 concurrent deliveries, want once", n)
 	}
 }
 
