@@ -344,11 +344,7 @@ func (h *Handler) webhookSecrets(m secrets.Map) []string {
 // there is none (the source cannot refresh, refreshed recently with no
 // change, or failed, which is logged).
 func (h *Handler) refresh(ctx context.Context) (secrets.Map, bool) {
-	r, ok := h.cfg.Secrets.(secrets.Refresher)
-	if !ok {
-		return nil, false
-	}
-	m, fetched, err := r.Refresh(ctx)
+	m, fetched, err := secrets.Refresh(ctx, h.cfg.Secrets)
 	if err != nil {
 		h.log.Error("refetching secrets after a signature mismatch failed", "error", err.Error())
 		return nil, false

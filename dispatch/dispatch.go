@@ -33,7 +33,6 @@ import (
 	"reflect"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
@@ -161,6 +160,7 @@ func New[H any, P interface {
 	}}
 	b.extraTypes(p)
 	b.methods()
+	slices.Sort(d.types)
 	if err := b.err(); err != nil {
 		return nil, err
 	}
@@ -301,7 +301,6 @@ func (b *builder) add(et stripe.EventType, r *route) {
 	}
 	b.d.routes[et] = r
 	b.d.types = append(b.d.types, string(et))
-	sort.Strings(b.d.types)
 }
 
 // unknown reports a handler-shaped method that matches no event type.

@@ -64,11 +64,7 @@ func tokenMatches(token string, keys []string) bool {
 // when there is none (the source cannot refresh, refreshed recently, or
 // failed, which is logged).
 func (h *Handler) refresh(ctx context.Context) (secrets.Map, bool) {
-	r, ok := h.cfg.Secrets.(secrets.Refresher)
-	if !ok {
-		return nil, false
-	}
-	m, fetched, err := r.Refresh(ctx)
+	m, fetched, err := secrets.Refresh(ctx, h.cfg.Secrets)
 	if err != nil {
 		h.log.Error("refetching secrets after a bearer token mismatch failed", "error", err.Error())
 		return nil, false

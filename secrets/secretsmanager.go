@@ -43,6 +43,16 @@ type Refresher interface {
 	Refresh(ctx context.Context) (m Map, fetched bool, err error)
 }
 
+// Refresh asks src for a newer snapshot when it is a Refresher. fetched is
+// false when src cannot refresh or had nothing newer to give.
+func Refresh(ctx context.Context, src Source) (m Map, fetched bool, err error) {
+	r, ok := src.(Refresher)
+	if !ok {
+		return nil, false, nil
+	}
+	return r.Refresh(ctx)
+}
+
 // GetSecretValueAPI is the part of the Secrets Manager client the source uses.
 type GetSecretValueAPI interface {
 	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
