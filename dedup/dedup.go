@@ -63,7 +63,8 @@ var (
 type Store interface {
 	// Claim records id as in progress by c.Owner until c.Lease. It returns
 	// nil when the caller now owns the id, including when it took over a
-	// claim whose lease had expired; an error wrapping ErrCompleted if a
+	// claim whose lease had expired, or already held it (a request retried
+	// after its response was lost); an error wrapping ErrCompleted if a
 	// run already completed within the retention; an error wrapping
 	// ErrInProgress if another claim's lease is still live; an error
 	// wrapping ErrUnavailable if the store cannot answer.

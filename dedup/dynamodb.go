@@ -212,8 +212,17 @@ func (s *DynamoDB) Claim(ctx context.Context, id string, c Claim) error {
 		return s.unavailable("claim", id, err)
 	}
 	old := ccf.Item
-	if attrString(old, attrStatus) == statusCompleted {
+	switch attrString(old, attrStatus) {
+	case statusCompleted:
 		return fmt.Errorf("dedup: claim %q: %w (%s)", id, ErrCompleted, describe(old))
+	case statusInProgress:
+		if attrString(old, attrOwner) == c.Owner {
+			// Our own claim: the SDK retried a PutItem whose first
+			// response was lost (a read timeout), and the retry found
+			// the item the first attempt wrote. Owners are unique per
+			// run (a request id), so no other run holds it.
+			return nil
+		}
 	}
 	// An in-progress item, or (against DynamoDB's contract) no item
 	// returned: either way the id is not free, and a later retry will

@@ -59,6 +59,19 @@ func (h *onceHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) err
 	return nil
 }
 
+// waitStarted waits for a "block" run to start. If the delivery ends
+// first (it was refused), the test fails with its answer instead of hanging.
+func (s *onceState) waitStarted(t *testing.T, done <-chan *httptest.ResponseRecorder) {
+	t.Helper()
+	select {
+	case <-s.started:
+	case w := <-done:
+		t.Fatalf("the method never started; the delivery answered %d %s", w.Code, w.Body)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the method did not start within 30 s")
+	}
+}
+
 func (s *onceState) count(id string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -250,13 +263,13 @@ func TestDedupClaimEndsAtDeadline(t *testing.T) {
 	body := []byte(`{"id":"evt_dl","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_dl","description":"block"}}}`)
 	r := httptest.NewRequestWithContext(ctx, "POST", "/webhook", bytes.NewReader(body))
 	r.Header.Set("Stripe-Signature", Sign(body, whsecOld, time.Now()))
-	done := make(chan int)
+	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() {
 		w := httptest.NewRecorder()
 		f.h.ServeHTTP(w, r)
-		done <- w.Code
+		done <- w
 	}()
-	<-f.state.started
+	f.state.waitStarted(t, done)
 	out, err := f.db.GetItem(t.Context(), &dynamodb.GetItemInput{TableName: aws.String(dedupTable), Key: map[string]types.AttributeValue{"id": &types.AttributeValueMemberS{Value: "evt_dl"}}, ConsistentRead: aws.Bool(true)})
 	close(f.state.release)
 	if err != nil {
@@ -269,8 +282,8 @@ func TestDedupClaimEndsAtDeadline(t *testing.T) {
 	if out.Item["kind"].(*types.AttributeValueMemberS).Value != "charge.succeeded" || !strings.HasPrefix(out.Item["owner"].(*types.AttributeValueMemberS).Value, "req-") {
 		t.Errorf("claim lacks type or request id: %v", out.Item)
 	}
-	if code := <-done; code != 200 {
-		t.Fatalf("status %d", code)
+	if w := <-done; w.Code != 200 {
+		t.Fatalf("status %d %s", w.Code, w.Body)
 	}
 }
 
@@ -281,9 +294,9 @@ func TestDedupStoreDown(t *testing.T) {
 	// DynamoDB goes away while a handler runs: the run succeeded, so the
 	// answer is 200 (a 5xx would have Stripe deliver again and, once the
 	// lease passed, run it twice); the failure to record is logged.
-	done := make(chan *httptest.ResponseRecorder)
+	done := make(chan *httptest.ResponseRecorder, 1)
 	go func() { done <- f.deliver("evt_mid", "block") }()
-	<-f.state.started
+	f.state.waitStarted(t, done)
 	f.srv.Down()
 	close(f.state.release)
 	w := <-done
