@@ -56,7 +56,7 @@ lint-template:
 	cfn-lint template.yaml
 
 test: tools lint
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -timeout 5m ./...
 
 events:
 	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) $$(find events -name '*.json' -not -path 'events/pay/*' | sort)
