@@ -86,10 +86,10 @@ bench: tools $(BIN)/benchstat
 	@echo "== GOEXPERIMENT=jsonv2 vs the default build, per implementation"
 	benchstat build/bench/webhook.txt build/bench/webhook-jsonv2.txt
 	@echo "== dedup: Claim+Complete vs one unconditional PutItem, against moto_server"
-	$(GO) test -c -o build/bench/dedup.test ./dedup/
+	$(GO) test -c -o build/bench/dedup.test ./internal/dedup/
 	@rm -f build/bench/dedup.txt
-	@cd dedup && for i in $$(seq $(BENCH_COUNT)); do \
-		../build/bench/dedup.test -test.run '^$$' -test.bench BenchmarkRoundTrip -test.benchmem -test.benchtime $(DEDUP_BENCH_TIME) >> ../build/bench/dedup.txt; \
+	@cd internal/dedup && for i in $$(seq $(BENCH_COUNT)); do \
+		../../build/bench/dedup.test -test.run '^$$' -test.bench BenchmarkRoundTrip -test.benchmem -test.benchtime $(DEDUP_BENCH_TIME) >> ../../build/bench/dedup.txt; \
 	done
 	benchstat -col /impl build/bench/dedup.txt
 

@@ -37,8 +37,6 @@ import (
 	"sync"
 
 	"github.com/stripe/stripe-go/v76"
-
-	"stripetask/logattr"
 )
 
 //go:generate go run ./internal/eventgen -o eventtypes_gen.go
@@ -104,16 +102,16 @@ type route struct {
 	// nil for types outside the generated table.
 	decodeEvent func(body []byte) (*typedEvent, error)
 	// envelope calls an envelope-only method directly, without reflection.
-	envelope func(recv any, ctx context.Context) error
+	envelope func(ctx context.Context, recv any) error
 	// typed is the method value of a typed method, called by reflection:
 	// its argument type is only known at run time.
 	typed reflect.Value
 }
 
 // call runs the route's method on recv.
-func (r *route) call(recv any, ctx context.Context, obj reflect.Value) error {
+func (r *route) call(ctx context.Context, recv any, obj reflect.Value) error {
 	if r.envelope != nil {
-		return r.envelope(recv, ctx)
+		return r.envelope(ctx, recv)
 	}
 	out := r.typed.Call([]reflect.Value{reflect.ValueOf(recv), reflect.ValueOf(&ctx).Elem(), obj})
 	if out[0].IsNil() {
@@ -154,9 +152,9 @@ func New[H any, P interface {
 		o(d)
 	}
 
-	b := builder{d: d, pt: reflect.TypeFor[P](), direct: func(fn reflect.Value) func(any, context.Context) error {
+	b := builder{d: d, pt: reflect.TypeFor[P](), direct: func(fn reflect.Value) func(context.Context, any) error {
 		f := fn.Interface().(func(P, context.Context) error)
-		return func(recv any, ctx context.Context) error { return f(recv.(P), ctx) }
+		return func(ctx context.Context, recv any) error { return f(recv.(P), ctx) }
 	}}
 	b.extraTypes(p)
 	b.methods()
@@ -166,11 +164,24 @@ func New[H any, P interface {
 	}
 	if m, ok := b.pt.MethodByName(initMethod); ok {
 		initFn := m.Func.Interface().(func(P, context.Context) error)
-		d.init = func(ctx context.Context, env Env) error {
-			e := P(p).env()
-			*e = env
-			defer func() { *e = Env{} }()
-			return initFn(p, ctx)
+		d.init = func(ctx context.Context, env Env) (err error) {
+			// Init runs on a copy, which replaces the prototype only if
+			// it succeeds: a failed Init leaves nothing behind for the
+			// retry to find.
+			q := new(H)
+			*q = *p
+			*P(q).env() = env
+			defer func() {
+				if v := recover(); v != nil {
+					err = &PanicError{Method: initMethod, Value: v, Stack: debug.Stack()}
+				}
+			}()
+			if err := initFn(q, ctx); err != nil {
+				return err
+			}
+			*P(q).env() = Env{}
+			*p = *q
+			return nil
 		}
 	}
 	return d, nil
@@ -191,7 +202,7 @@ func checkEmbedsEnv(ht reflect.Type) error {
 type builder struct {
 	d      *Dispatcher
 	pt     reflect.Type // *H
-	direct func(fn reflect.Value) func(recv any, ctx context.Context) error
+	direct func(fn reflect.Value) func(ctx context.Context, recv any) error
 	byName map[string]stripe.EventType // method name -> event type
 	extra  map[stripe.EventType]bool
 	errs   []error
@@ -381,9 +392,12 @@ func (d *Dispatcher) EventTypes() []string { return slices.Clone(d.types) }
 // HasDefault reports whether the Handler has a Default method.
 func (d *Dispatcher) HasDefault() bool { return d.fallback != nil }
 
-// Init runs the Handler's Init method, if it has one, on the prototype that
-// every event's copy is made from, with env in its Env. Fields Init sets are
-// carried into every copy. Call Init once, before the first Run.
+// Init runs the Handler's Init method, if it has one, with env in its Env,
+// on a copy of the prototype that every event's copy is made from. When
+// Init succeeds the copy becomes the prototype, so fields Init sets are
+// carried into every event. When it fails (returns an error or panics) the
+// prototype is left as it was, so that calling Init again starts afresh.
+// Call Init once, before the first Run; errors wrap ErrInit.
 func (d *Dispatcher) Init(ctx context.Context, env Env) error {
 	if d.init == nil {
 		return nil
@@ -509,6 +523,29 @@ func (d *Dispatcher) Decode(body []byte) (*Delivery, error) {
 	return d.finish(&e.eventHead, e.Data.Object, e.Data.PreviousAttributes, r, nil)
 }
 
+// Route finds the method of an event that is already decoded, one read
+// from Stripe's Events API by stripe-go, say, and checks it as Decode
+// checks a body. e.Data.Raw must hold the bytes of data.object, as
+// stripe-go's decoding leaves them. The Delivery holds a copy of the
+// envelope without Data.Object, which Run fills only for the methods that
+// read it (see Env.Event); e itself is not modified. Errors wrap
+// ErrNotEvent or ErrAPIVersion, as Decode's do.
+func (d *Dispatcher) Route(e *stripe.Event) (*Delivery, error) {
+	if e == nil || e.Data == nil {
+		return nil, fmt.Errorf("%w: no data", ErrNotEvent)
+	}
+	head := eventHead{
+		ID: e.ID, Object: e.Object, Account: e.Account, APIVersion: e.APIVersion,
+		Created: e.Created, Livemode: e.Livemode, PendingWebhooks: e.PendingWebhooks,
+		Request: e.Request, Type: e.Type,
+	}
+	r := d.routes[e.Type]
+	if r == nil {
+		r = d.fallback
+	}
+	return d.finish(&head, e.Data.Raw, e.Data.PreviousAttributes, r, nil)
+}
+
 // finish checks a decoded envelope and builds its Delivery.
 func (d *Dispatcher) finish(e *eventHead, raw []byte, prev map[string]any, r *route, obj any) (*Delivery, error) {
 	switch {
@@ -542,10 +579,11 @@ func (d *Dispatcher) finish(e *eventHead, raw []byte, prev map[string]any, r *ro
 }
 
 // Run calls the Delivery's method on a fresh copy of the Handler whose Env is
-// base with Event set and Log extended by the event's id and type. It
-// returns nil for ignored events; otherwise a *HandlerError, a *PanicError
-// (the panic is recovered), an error wrapping ErrDecodeObject, or nil.
-func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error) {
+// base with Event set and Log extended by the event's id and type and by
+// logAttrs (the source's request id, say). It returns nil for ignored
+// events; otherwise a *HandlerError, a *PanicError (the panic is
+// recovered), an error wrapping ErrDecodeObject, or nil.
+func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env, logAttrs ...slog.Attr) (err error) {
 	r := dl.route
 	if r == nil {
 		return nil
@@ -571,14 +609,14 @@ func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env) (err error
 	if env.Log == nil {
 		env.Log = d.log
 	}
-	env.Log = logattr.With(env.Log, slog.String("event_id", dl.Event.ID), slog.String("event_type", string(dl.Event.Type)))
+	env.Log = withEventAttrs(env.Log, dl.Event, logAttrs)
 
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Method: r.method, Value: v, Stack: debug.Stack()}
 		}
 	}()
-	if err := r.call(recv, ctx, obj); err != nil {
+	if err := r.call(ctx, recv, obj); err != nil {
 		return &HandlerError{Method: r.method, Err: err}
 	}
 	return nil

@@ -12,7 +12,7 @@ import (
 	"stripetask/dispatch"
 	"stripetask/internal/stripemock"
 	"stripetask/secrets"
-	"stripetask/stripeclient"
+	"stripetask/internal/stripeclient"
 )
 
 // TestHandlerAgainstStripeMock runs the shipped Handler's methods through

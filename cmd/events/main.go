@@ -26,11 +26,9 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-)
 
-// localTestSecret is the webhook signing secret used for local testing
-// only (the fixtures in events/ are signed with it).
-const localTestSecret = "whsec_stripetask_local_test_secret_0123456789"
+	"stripetask/internal/fixture"
+)
 
 // errUsage marks command-line mistakes, which exit with status 2.
 var errUsage = errors.New("usage error")
@@ -79,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	fl.Visit(func(f *flag.Flag) { secretSet = secretSet || f.Name == "secret" })
 	switch {
 	case !secretSet:
-		*secret = localTestSecret
+		*secret = fixture.LocalSecret
 	case strings.TrimSpace(*secret) == "":
 		return fmt.Errorf("%w: -secret is empty", errUsage)
 	}
@@ -146,7 +144,7 @@ func resignFile(name, secret string, at time.Time) error {
 	if err != nil {
 		return err
 	}
-	updated, err := Resign(old, secret, at)
+	updated, err := fixture.Resign(old, secret, at)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

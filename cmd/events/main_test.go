@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,7 +13,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"stripetask/internal/fixture"
 )
+
+var signAt = time.Unix(1709572923, 0)
 
 func fixedNow() time.Time { return signAt }
 
@@ -91,7 +96,7 @@ func TestRunDefaults(t *testing.T) {
 	readJSON(t, path, &ev)
 	// Default secret is the local test secret, default time is now.
 	verify(t, []byte(ev.Body), ev.Headers["stripe-signature"])
-	if strings.Contains(stdout.String()+stderr.String(), localTestSecret) {
+	if strings.Contains(stdout.String()+stderr.String(), fixture.LocalSecret) {
 		t.Errorf("output contains the secret")
 	}
 }
@@ -156,5 +161,40 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// Fixture builders, as in internal/fixture's tests.
+
+const stripeBody = "{\n  \"id\": \"evt_1\",\n  \"object\": \"event\",\n  \"type\": \"charge.succeeded\"\n}"
+
+func v2Fixture(headers, body string) string {
+	return `{"version":"2.0","routeKey":"POST /webhook","rawPath":"/webhook","rawQueryString":"",` +
+		`"headers":` + headers + `,` +
+		`"requestContext":{"http":{"method":"POST","path":"/webhook"},"stage":"$default","time":"01/Jan/2024:00:00:00 +0000","timeEpoch":1704067200000},` +
+		`"body":` + body + `,"isBase64Encoded":false}`
+}
+
+func v1Fixture(headers, multi, body string) string {
+	return `{"resource":"/webhook","path":"/webhook","httpMethod":"POST",` +
+		`"headers":` + headers + `,"multiValueHeaders":` + multi + `,` +
+		`"requestContext":{"stage":"prod","requestTime":"01/Jan/2024:00:00:00 +0000","requestTimeEpoch":1704067200000},` +
+		`"body":` + body + `,"isBase64Encoded":false}`
+}
+
+func jsonString(s string) string {
+	b, err := json.Marshal(s)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// verify checks header against payload with stripe-go, signed at signAt
+// with the local secret.
+func verify(t *testing.T, payload []byte, header string) {
+	t.Helper()
+	if header != fmt.Sprintf("t=%d,v1=%x", signAt.Unix(), webhook.ComputeSignature(signAt, payload, fixture.LocalSecret)) {
+		t.Errorf("signature %q is not the local secret's at %d", header, signAt.Unix())
 	}
 }

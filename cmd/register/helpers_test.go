@@ -25,8 +25,8 @@ import (
 	"stripetask/dispatch"
 	"stripetask/handler"
 	"stripetask/internal/moto"
+	"stripetask/internal/stripeclient"
 	"stripetask/internal/stripemock"
-	"stripetask/stripeclient"
 )
 
 // Secret values the tests put in Secrets Manager or have Stripe return.

@@ -21,7 +21,7 @@ import (
 
 	"stripetask/dispatch"
 	"stripetask/handler"
-	"stripetask/stripeclient"
+	"stripetask/internal/stripeclient"
 )
 
 // Config is one run of the command: the flags, and the clients it talks

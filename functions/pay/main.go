@@ -7,9 +7,9 @@ import (
 	"context"
 	"os"
 
-	"stripetask/boot"
+	"stripetask/internal/bootstrap"
 )
 
 func main() {
-	os.Exit(boot.Pay(context.Background(), boot.OS()))
+	os.Exit(bootstrap.Pay(context.Background(), bootstrap.OS()))
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"stripetask/boot"
+	"stripetask/internal/bootstrap"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
@@ -70,7 +70,7 @@ type result struct {
 func run(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
 	var stdout, stderr proctest.Buffer
-	code := boot.Pay(t.Context(), proctest.Process(env, args, &stdout, &stderr))
+	code := bootstrap.Pay(t.Context(), proctest.Process(env, args, &stdout, &stderr))
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -191,7 +191,7 @@ func TestColdStartLog(t *testing.T) {
 // TestServe runs `serve` on a loopback port and sends it real requests.
 func TestServe(t *testing.T) {
 	env := baseEnv(stripemock.Start(t))
-	srv := proctest.Serve(t, boot.Pay, env)
+	srv := proctest.Serve(t, bootstrap.Pay, env)
 	base := srv.URL
 	auth := http.Header{"Authorization": {"Bearer " + localAPIKey}, "Content-Type": {"application/json"}}
 	tests := []struct {

@@ -14,11 +14,14 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"stripetask/delivery"
 	"stripetask/dispatch"
+	"stripetask/internal/bootstrap"
+	"stripetask/internal/fixture"
+	"stripetask/internal/function"
+	"stripetask/internal/stripeclient"
+	"stripetask/internal/transport"
+	"stripetask/internal/webhookhttp"
 	"stripetask/secrets"
-	"stripetask/stripeclient"
-	"stripetask/transport"
 )
 
 const benchSecret = "whsec_bench_0123456789abcdef"
@@ -100,27 +103,26 @@ func benchEvent(b *testing.B, name string) *events.APIGatewayV2HTTPRequest {
 	if e.IsBase64Encoded {
 		b.Fatalf("%s: want a plain-text body", name)
 	}
-	e.Headers["stripe-signature"] = delivery.Sign([]byte(e.Body), benchSecret, time.Now())
+	e.Headers["stripe-signature"] = fixture.Sign([]byte(e.Body), benchSecret, time.Now())
 	return &e
 }
 
 // runtimeHandler is the webhook as deployed, with a discarding JSON logger:
 // the log line is formatted, as in Lambda.
-func runtimeHandler(b *testing.B) *delivery.Handler {
+func runtimeHandler(b *testing.B) *webhookhttp.Handler {
 	d, err := dispatch.New(benchHandler{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	m := secrets.Map{"STRIPE_WEBHOOK_SECRET": benchSecret, "STRIPE_KEY": "sk_test_123"}
-	h := delivery.New(delivery.Config{
-		Dispatcher: d,
-		Secrets:    secrets.Static(m),
-		Log:        log,
-		Stripe:     stripeclient.NewCache(nil, log),
-		RequestID:  transport.RequestID,
-	})
-	if err := h.Warm(context.Background()); err != nil {
+	h := bootstrap.NewWebhook(function.Deps{
+		Secrets:   secrets.Static(m),
+		Log:       log,
+		Stripe:    stripeclient.NewCache(nil, log),
+		RequestID: transport.RequestID,
+	}, d, nil, 0)
+	if _, err := h.Warm(context.Background()); err != nil {
 		b.Fatal(err)
 	}
 	return h

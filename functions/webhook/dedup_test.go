@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"stripetask/dedup"
+	"stripetask/internal/dedup"
 	"stripetask/internal/moto"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"

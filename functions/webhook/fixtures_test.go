@@ -9,12 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"stripetask/delivery"
 	"stripetask/dispatch"
 	"stripetask/handler"
+	"stripetask/internal/bootstrap"
+	"stripetask/internal/function"
 	"stripetask/internal/stripemock"
+	"stripetask/internal/transport"
 	"stripetask/secrets"
-	"stripetask/transport"
 )
 
 // TestFixturesAfterMakeEvents re-signs copies of the fixtures as `make
@@ -69,10 +70,9 @@ func TestFixturesAfterMakeEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := delivery.New(delivery.Config{
-		Dispatcher: d,
-		Secrets:    secrets.Static{"STRIPE_WEBHOOK_SECRET": secret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": stripemock.Start(t)},
-	})
+	h := bootstrap.NewWebhook(function.Deps{
+		Secrets: secrets.Static{"STRIPE_WEBHOOK_SECRET": secret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": stripemock.Start(t)},
+	}, d, nil, 0)
 	lambda := transport.NewLambdaHandler(h)
 	for _, f := range files {
 		payload, err := os.ReadFile(f)

@@ -7,10 +7,10 @@ import (
 	"context"
 	"os"
 
-	"stripetask/boot"
 	"stripetask/handler"
+	"stripetask/internal/bootstrap"
 )
 
 func main() {
-	os.Exit(boot.Webhook(context.Background(), handler.Handler{}, boot.OS()))
+	os.Exit(bootstrap.Webhook(context.Background(), handler.Handler{}, bootstrap.OS()))
 }

@@ -17,9 +17,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"stripetask/boot"
-	"stripetask/delivery"
 	"stripetask/handler"
+	"stripetask/internal/bootstrap"
+	"stripetask/internal/fixture"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
@@ -56,8 +56,8 @@ var handledTypes = map[string]bool{
 const fixturesDir = "../../events"
 
 // webhookMain runs the webhook function with the shipped Handler.
-func webhookMain(ctx context.Context, p boot.Process) int {
-	return boot.Webhook(ctx, handler.Handler{}, p)
+func webhookMain(ctx context.Context, p bootstrap.Process) int {
+	return bootstrap.Webhook(ctx, handler.Handler{}, p)
 }
 
 // result is what one run of the function produced.
@@ -75,7 +75,7 @@ func run(t *testing.T, env map[string]string, stdin io.Reader, args ...string) r
 	if stdin != nil {
 		p.Stdin = stdin
 	}
-	code := boot.Webhook(t.Context(), handler.Handler{}, p)
+	code := bootstrap.Webhook(t.Context(), handler.Handler{}, p)
 	r := result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 	checkNoSecrets(t, r.stdout, r.stderr)
 	return r
@@ -102,8 +102,8 @@ func baseEnv(apiBase string) map[string]string {
 	}
 }
 
-// fixture is a Lambda event file of events/.
-type fixture struct {
+// fixtureFile is a Lambda event file of events/.
+type fixtureFile struct {
 	path      string
 	v1        bool   // REST API (payload 1.0) rather than 2.0
 	body      []byte // the Stripe event, base64-decoded if need be
@@ -113,7 +113,7 @@ type fixture struct {
 }
 
 // loadFixture reads and decodes a fixture file.
-func loadFixture(t *testing.T, path string) fixture {
+func loadFixture(t *testing.T, path string) fixtureFile {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -131,7 +131,7 @@ func loadFixture(t *testing.T, path string) fixture {
 	if err := json.Unmarshal(data, &shape); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	f := fixture{path: path, v1: shape.Version == "" && shape.HTTPMethod != "", requestID: shape.RequestContext.RequestID, body: []byte(shape.Body)}
+	f := fixtureFile{path: path, v1: shape.Version == "" && shape.HTTPMethod != "", requestID: shape.RequestContext.RequestID, body: []byte(shape.Body)}
 	if shape.IsBase64Encoded {
 		if f.body, err = base64.StdEncoding.DecodeString(shape.Body); err != nil {
 			t.Fatalf("%s: body: %v", path, err)
@@ -426,7 +426,7 @@ func TestInvokeCases(t *testing.T) {
 			name: "fresh signature, wrong secret configured", env: proctest.With(env, "STRIPE_WEBHOOK_SECRET", otherSecret),
 			status: 400, body: "no valid signature",
 			modify: func(t *testing.T, e *event) {
-				e.Headers["stripe-signature"] = delivery.Sign(origBody, localSecret, time.Now())
+				e.Headers["stripe-signature"] = fixture.Sign(origBody, localSecret, time.Now())
 			},
 		},
 		{
@@ -476,7 +476,7 @@ func TestInvokeCases(t *testing.T) {
 					t.Fatal("padded body is not JSON")
 				}
 				setBody(e, b, false)
-				e.Headers["stripe-signature"] = delivery.Sign(b, localSecret, time.Now())
+				e.Headers["stripe-signature"] = fixture.Sign(b, localSecret, time.Now())
 			},
 		},
 		{
@@ -488,7 +488,7 @@ func TestInvokeCases(t *testing.T) {
 			modify: func(t *testing.T, e *event) {
 				b := []byte("not json")
 				setBody(e, b, false)
-				e.Headers["stripe-signature"] = delivery.Sign(b, localSecret, time.Now())
+				e.Headers["stripe-signature"] = fixture.Sign(b, localSecret, time.Now())
 			},
 		},
 	}
@@ -626,7 +626,7 @@ func TestServe(t *testing.T) {
 		return loadFixture(t, filepath.Join(fixturesDir, name+".json")).body
 	}
 	signed := func(b []byte) http.Header {
-		return http.Header{"Stripe-Signature": {delivery.Sign(b, localSecret, time.Now())}, "Content-Type": {"application/json"}}
+		return http.Header{"Stripe-Signature": {fixture.Sign(b, localSecret, time.Now())}, "Content-Type": {"application/json"}}
 	}
 	charge, session, customer := body("charge.succeeded"), body("checkout.session.completed"), body("customer.created")
 
@@ -640,7 +640,7 @@ func TestServe(t *testing.T) {
 		{"charge.succeeded", http.MethodPost, "/webhook", charge, signed(charge), 200, `{"status":"handled"}` + "\n"},
 		{"checkout.session.completed via stripe-mock", http.MethodPost, "/webhook", session, signed(session), 200, `{"status":"handled"}` + "\n"},
 		{"customer.created ignored", http.MethodPost, "/webhook", customer, signed(customer), 200, `{"status":"ignored"}` + "\n"},
-		{"stale signature", http.MethodPost, "/webhook", charge, http.Header{"Stripe-Signature": {delivery.Sign(charge, localSecret, time.Now().Add(-time.Hour))}}, 400, "tolerance"},
+		{"stale signature", http.MethodPost, "/webhook", charge, http.Header{"Stripe-Signature": {fixture.Sign(charge, localSecret, time.Now().Add(-time.Hour))}}, 400, "tolerance"},
 		{"unsigned", http.MethodPost, "/webhook", charge, nil, 400, "missing Stripe-Signature"},
 		{"GET", http.MethodGet, "/webhook", nil, nil, 405, "method not allowed"},
 		{"other path", http.MethodPost, "/other", charge, signed(charge), 404, "not found"},
@@ -731,7 +731,7 @@ func TestUsage(t *testing.T) {
 // TestSettings checks the settings read from the environment.
 func TestSettings(t *testing.T) {
 	env := baseEnv(stripemock.Start(t))
-	fixture := filepath.Join(fixturesDir, "charge.succeeded.json")
+	chargeFile := filepath.Join(fixturesDir, "charge.succeeded.json")
 	tests := []struct {
 		name, key, value string
 		code             int
@@ -753,7 +753,7 @@ func TestSettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := run(t, proctest.With(env, tt.key, tt.value), nil, "invoke", fixture)
+			r := run(t, proctest.With(env, tt.key, tt.value), nil, "invoke", chargeFile)
 			if r.code != tt.code {
 				t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, tt.code, r.stderr)
 			}

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"stripetask/delivery"
+	"stripetask/internal/fixture"
 	"stripetask/internal/moto"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
@@ -35,7 +35,7 @@ func startServe(t *testing.T, env map[string]string) *server {
 func (s *server) post(t *testing.T, body []byte, secret string) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", s.URL+"/webhook", bytes.NewReader(body))
-	req.Header.Set("Stripe-Signature", delivery.Sign(body, secret, time.Now()))
+	req.Header.Set("Stripe-Signature", fixture.Sign(body, secret, time.Now()))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-// Package proctest runs a function's entry point (boot.Webhook, boot.Pay)
+// Package proctest runs a function's entry point (bootstrap.Webhook, bootstrap.Pay)
 // inside a test as its binary would run, with a fake process: an
 // environment given as a map, captured output, and serve mode on a loopback
 // port.
@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"stripetask/boot"
+	"stripetask/internal/bootstrap"
 )
 
 // Buffer is an io.Writer safe for the concurrent writes of serve mode.
@@ -37,14 +37,14 @@ func (b *Buffer) String() string {
 	return b.buf.String()
 }
 
-// Process returns a boot.Process with env as its whole environment (both
+// Process returns a bootstrap.Process with env as its whole environment (both
 // Getenv and Environ), empty standard input and the given output streams.
-func Process(env map[string]string, args []string, stdout, stderr io.Writer) boot.Process {
+func Process(env map[string]string, args []string, stdout, stderr io.Writer) bootstrap.Process {
 	environ := make([]string, 0, len(env))
 	for k, v := range env {
 		environ = append(environ, k+"="+v)
 	}
-	return boot.Process{
+	return bootstrap.Process{
 		Args:    args,
 		Getenv:  func(k string) string { return env[k] },
 		Environ: environ,
@@ -71,8 +71,8 @@ func With(env map[string]string, kv ...string) map[string]string {
 	return out
 }
 
-// Main is a function's entry point, boot.Pay or a closure over boot.Webhook.
-type Main func(ctx context.Context, p boot.Process) int
+// Main is a function's entry point, bootstrap.Pay or a closure over bootstrap.Webhook.
+type Main func(ctx context.Context, p bootstrap.Process) int
 
 // Server is a function running in serve mode.
 type Server struct {

@@ -1,0 +1,224 @@
+// Package boot wires a function together from its process environment: the
+// logger, the secrets source, the Stripe client, the HTTP handler and the
+// transport that runs it in AWS Lambda or locally. main packages call it and
+// nothing else.
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"stripetask/dispatch"
+	"stripetask/internal/dedup"
+	"stripetask/internal/fixture"
+	"stripetask/internal/function"
+	"stripetask/internal/pipeline"
+	"stripetask/internal/stripeclient"
+	"stripetask/internal/transport"
+	"stripetask/internal/webhookhttp"
+	"stripetask/secrets"
+)
+
+// Process is what a function takes from its process: arguments, environment
+// and standard streams. Tests pass their own.
+type Process struct {
+	Args    []string // without the program name
+	Getenv  func(string) string
+	Environ []string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	// Stdin is read by `invoke -`; nil means os.Stdin.
+	Stdin io.Reader
+	// Ready, if set, is told the address `serve` listens on (tests use it
+	// with -addr 127.0.0.1:0).
+	Ready func(net.Addr)
+}
+
+// OS returns the real process's Process.
+func OS() Process {
+	return Process{Args: os.Args[1:], Getenv: os.Getenv, Environ: os.Environ(), Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr}
+}
+
+// Settings are the webhook's non-secret settings, from environment variables.
+type Settings struct {
+	// LogLevel is LOG_LEVEL (or Lambda's AWS_LAMBDA_LOG_LEVEL): debug, info,
+	// warn or error. Default info.
+	LogLevel slog.Level
+	// Tolerance is SIGNATURE_TOLERANCE, a Go duration ("300s", "5m") or a
+	// number of seconds. Default 300 s.
+	Tolerance time.Duration
+	// StrictAPIVersion is STRICT_API_VERSION=true: refuse (400) events whose
+	// api_version differs from stripe-go's instead of warning.
+	StrictAPIVersion bool
+	// SecretsID is SECRETS_ID, the name or ARN of the Secrets Manager secret
+	// holding the secrets; empty means the process environment.
+	SecretsID string
+	// DedupTable is DEDUP_TABLE, the DynamoDB table that makes handling
+	// exactly-once; empty means every delivery is dispatched.
+	DedupTable string
+	// SecretsTTL is SECRETS_TTL: how long fetched secrets are served before
+	// they are fetched again. Default 5 minutes.
+	SecretsTTL time.Duration
+}
+
+// ReadSettings parses the settings; a malformed value is an error naming it.
+func ReadSettings(getenv func(string) string) (Settings, error) {
+	s := Settings{LogLevel: slog.LevelInfo, Tolerance: webhookhttp.DefaultTolerance, SecretsTTL: secrets.DefaultTTL, SecretsID: getenv("SECRETS_ID"), DedupTable: getenv("DEDUP_TABLE")}
+	level := getenv("LOG_LEVEL")
+	if level == "" {
+		level = getenv("AWS_LAMBDA_LOG_LEVEL")
+	}
+	if level != "" {
+		if err := s.LogLevel.UnmarshalText([]byte(level)); err != nil {
+			return s, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+		}
+	}
+	var err error
+	if s.Tolerance, err = duration(getenv, "SIGNATURE_TOLERANCE", s.Tolerance); err != nil {
+		return s, err
+	}
+	if s.SecretsTTL, err = duration(getenv, "SECRETS_TTL", s.SecretsTTL); err != nil {
+		return s, err
+	}
+	if v := getenv("STRICT_API_VERSION"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("STRICT_API_VERSION=%q: want true or false", v)
+		}
+		s.StrictAPIVersion = b
+	}
+	return s, nil
+}
+
+// duration reads a positive duration setting: a Go duration ("300s", "5m")
+// or a number of seconds.
+func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		secs, err2 := strconv.Atoi(v)
+		if err2 != nil {
+			return 0, fmt.Errorf("%s=%q: want a duration like 300s or a number of seconds", name, v)
+		}
+		d = time.Duration(secs) * time.Second
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("%s=%q: must be positive", name, v)
+	}
+	return d, nil
+}
+
+// Secrets returns the secrets source the settings select: Secrets Manager
+// when SECRETS_ID is set, else the process environment.
+func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger) (secrets.Source, error) {
+	if s.SecretsID == "" {
+		return secrets.FromEnviron(environ), nil
+	}
+	return secrets.SecretsManagerFromConfig(ctx, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log})
+}
+
+// NewLogger returns the JSON logger every function uses.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// Webhook runs the webhook function for the Handler type H and returns the
+// process exit code: in AWS Lambda when AWS_LAMBDA_RUNTIME_API is set,
+// otherwise the local `serve` and `invoke` modes.
+func Webhook[H any, P interface {
+	*H
+	dispatch.EnvCarrier
+}](ctx context.Context, proto H, p Process) int {
+	settings, err := ReadSettings(p.Getenv)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+		return 1
+	}
+	log := NewLogger(p.Stderr, settings.LogLevel)
+	d, err := dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
+	if err != nil {
+		// Plain text: this is read by a person fixing their Handler.
+		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
+		return 1
+	}
+	src, err := Secrets(ctx, settings, p.Environ, log)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+		return 1
+	}
+	var store dedup.Store
+	if settings.DedupTable != "" {
+		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.DynamoDBOptions{})
+		if err != nil {
+			fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
+			return 1
+		}
+		store = db
+	}
+	deps := function.Deps{
+		Secrets:   src,
+		Log:       log,
+		Stripe:    stripeclient.NewCache(nil, log),
+		RequestID: transport.RequestID,
+	}
+	h := NewWebhook(deps, d, store, settings.Tolerance)
+	if running(p) {
+		if _, err := h.Warm(ctx); err != nil {
+			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
+		}
+	}
+	return transport.Main(ctx, h, p.Args, transport.Options{
+		Name:        "webhook",
+		Path:        "/webhook",
+		DefaultAddr: ":3000",
+		Stdin:       p.Stdin,
+		Stdout:      p.Stdout,
+		Stderr:      p.Stderr,
+		Ready:       p.Ready,
+		Getenv:      p.Getenv,
+		Prepare:     renewSignature(src),
+		Log:         log,
+	})
+}
+
+// NewWebhook wires the webhook's HTTP handler: the HTTP adapter in front of
+// the pipeline that runs d's Handler, with store for dedup (nil: none) and
+// the signature tolerance (zero: the default).
+func NewWebhook(deps function.Deps, d *dispatch.Dispatcher, store dedup.Store, tolerance time.Duration) *webhookhttp.Handler {
+	return webhookhttp.New(webhookhttp.Config{
+		Deps:      deps,
+		Pipeline:  pipeline.New(pipeline.Config{Deps: deps, Dispatcher: d, Dedup: store}),
+		Tolerance: tolerance,
+	})
+}
+
+// renewSignature is the `invoke` mode's Prepare: it signs a recorded
+// delivery whose signature is genuine but stale afresh (see fixture.Renew).
+func renewSignature(src secrets.Source) func(*http.Request) error {
+	return func(r *http.Request) error {
+		m, err := src.Load(r.Context())
+		if err != nil {
+			return err
+		}
+		return fixture.Renew(r, m.List(webhookhttp.WebhookSecret), time.Now())
+	}
+}
+
+// running reports whether the process will serve requests, rather than
+// print its usage.
+func running(p Process) bool {
+	if p.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
+		return true
+	}
+	return len(p.Args) > 0 && (p.Args[0] == "serve" || p.Args[0] == "invoke")
+}

@@ -1,0 +1,51 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+
+	"stripetask/internal/function"
+	"stripetask/internal/payapi"
+	"stripetask/internal/stripeclient"
+	"stripetask/internal/transport"
+)
+
+// Pay runs the payments API function and returns the process exit code: in
+// AWS Lambda when AWS_LAMBDA_RUNTIME_API is set, otherwise the local
+// `serve` (default address :3001) and `invoke` modes. It reads the same
+// settings and secrets source as the webhook.
+func Pay(ctx context.Context, p Process) int {
+	settings, err := ReadSettings(p.Getenv)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "pay: %v\n", err)
+		return 1
+	}
+	log := NewLogger(p.Stderr, settings.LogLevel)
+	src, err := Secrets(ctx, settings, p.Environ, log)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "pay: %v\n", err)
+		return 1
+	}
+	h := payapi.New(payapi.Config{Deps: function.Deps{
+		Secrets:   src,
+		Log:       log,
+		Stripe:    stripeclient.NewCache(nil, log),
+		RequestID: transport.RequestID,
+	}})
+	if running(p) {
+		if err := h.Warm(ctx); err != nil {
+			log.Error("cold start could not load secrets; retrying with each request", "error", err.Error())
+		}
+	}
+	return transport.Main(ctx, h, p.Args, transport.Options{
+		Name:        "pay",
+		Path:        "", // the API routes every path itself
+		DefaultAddr: ":3001",
+		Stdin:       p.Stdin,
+		Stdout:      p.Stdout,
+		Stderr:      p.Stderr,
+		Ready:       p.Ready,
+		Getenv:      p.Getenv,
+		Log:         log,
+	})
+}

@@ -1,0 +1,130 @@
+// Package function holds what the project's functions share around their
+// own handlers: their dependencies with their defaults (Deps), a warm-up
+// that runs once and again until it has succeeded (Warmup), and the one
+// JSON log line each request or event writes (Line), at a level its status
+// sets (Level).
+package function
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"stripetask/internal/stripeclient"
+	"stripetask/secrets"
+)
+
+// Deps are the dependencies every function's handler takes.
+type Deps struct {
+	// Secrets supplies the secrets. Required.
+	Secrets secrets.Source
+	// Log receives the function's log lines. Nil discards them.
+	Log *slog.Logger
+	// Stripe builds the Stripe client from the secrets; nil means one with
+	// default settings, logging to Log.
+	Stripe *stripeclient.Cache
+	// RequestID extracts the request's id from its context
+	// (transport.RequestID). Nil leaves it empty.
+	RequestID func(context.Context) string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// WithDefaults returns d with every unset optional field set to its
+// default.
+func (d Deps) WithDefaults() Deps {
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Stripe == nil {
+		d.Stripe = stripeclient.NewCache(nil, d.Log)
+	}
+	if d.RequestID == nil {
+		d.RequestID = func(context.Context) string { return "" }
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return d
+}
+
+// Warmup runs a cold start's preparation (loading secrets, a handler's
+// Init) until it has succeeded once. The zero value is ready to use.
+type Warmup struct {
+	done atomic.Bool
+	mu   sync.Mutex
+}
+
+// Do runs f, unless a call of Do already succeeded, and returns its error.
+// Calls are serialised: one that arrives while f runs waits for it, and then
+// returns at once if it succeeded. After a success, Do costs one atomic
+// load.
+func (w *Warmup) Do(ctx context.Context, f func(context.Context) error) error {
+	if w.done.Load() {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done.Load() {
+		return nil
+	}
+	if err := f(ctx); err != nil {
+		return err
+	}
+	w.done.Store(true)
+	return nil
+}
+
+// Level is the level of a line about a request answered with status: error
+// for 5xx, warning for 4xx, info otherwise.
+func Level(status int) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case status >= 400:
+		return slog.LevelWarn
+	}
+	return slog.LevelInfo
+}
+
+// maxLineAttrs is how many attributes a Line holds without allocating.
+const maxLineAttrs = 12
+
+// Line is the one log line of a request or an event. Its attributes are, in
+// order: request_id, Attrs, status (when not zero), duration_ms, and error
+// and stack when set, with every secret value in them replaced by its name.
+type Line struct {
+	Msg       string
+	Level     slog.Level
+	RequestID string
+	Attrs     []slog.Attr
+	Status    int
+	Took      time.Duration
+	Err       error
+	Stack     []byte
+	// Secrets are redacted from Err and Stack.
+	Secrets secrets.Map
+}
+
+// Write writes the line to log, if log is enabled at its level.
+func (l *Line) Write(ctx context.Context, log *slog.Logger) {
+	if !log.Enabled(ctx, l.Level) {
+		return
+	}
+	var buf [maxLineAttrs]slog.Attr
+	attrs := append(buf[:0], slog.String("request_id", l.RequestID))
+	attrs = append(attrs, l.Attrs...)
+	if l.Status != 0 {
+		attrs = append(attrs, slog.Int("status", l.Status))
+	}
+	attrs = append(attrs, slog.Float64("duration_ms", float64(l.Took.Microseconds())/1000))
+	if l.Err != nil {
+		attrs = append(attrs, slog.String("error", l.Secrets.Redact(l.Err.Error())))
+	}
+	if l.Stack != nil {
+		attrs = append(attrs, slog.String("stack", l.Secrets.Redact(string(l.Stack))))
+	}
+	log.LogAttrs(ctx, l.Level, l.Msg, attrs...)
+}
