@@ -37,6 +37,9 @@ func (h *good) Init(ctx context.Context) error {
 	if h.Secrets["FAIL_INIT"] != "" {
 		return errors.New("init refused")
 	}
+	if h.Secrets["PANIC_INIT"] != "" {
+		panic("init exploded")
+	}
 	return nil
 }
 
@@ -322,5 +325,40 @@ func TestInitError(t *testing.T) {
 	err = d.Init(context.Background(), Env{Secrets: map[string]string{"FAIL_INIT": "1"}})
 	if !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), "init refused") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestInitFailureLeavesPrototype checks that a failed Init, by error or by
+// panic, leaves no field behind: the retry starts from the prototype as it
+// was, and events see exactly one Init's work.
+func TestInitFailureLeavesPrototype(t *testing.T) {
+	c := &calls{}
+	d, err := New(good{Tag: "proto", calls: c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Init(context.Background(), Env{Secrets: map[string]string{"FAIL_INIT": "1"}})
+	if !errors.Is(err, ErrInit) {
+		t.Fatalf("failing Init: %v", err)
+	}
+	err = d.Init(context.Background(), Env{Secrets: map[string]string{"PANIC_INIT": "1"}})
+	if _, ok := errors.AsType[*PanicError](err); !ok || !errors.Is(err, ErrInit) || !strings.Contains(err.Error(), "init exploded") {
+		t.Fatalf("panicking Init: %v", err)
+	}
+	if err := d.Init(context.Background(), Env{Secrets: map[string]string{"X": "y"}}); err != nil {
+		t.Fatal(err)
+	}
+	dl, err := d.Decode(event("charge.succeeded", `{"id":"ch_1","object":"charge"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(context.Background(), dl, Env{}); err != nil {
+		t.Fatal(err)
+	}
+	if want := "tag=proto+init "; len(c.seen) != 1 || !strings.Contains(c.seen[0], want) {
+		t.Fatalf("calls = %q, want one with %q", c.seen, want)
+	}
+	if c.envs[0].Secrets != nil {
+		t.Fatalf("Init's Env leaked into the event's: %v", c.envs[0].Secrets)
 	}
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"stripetask/dispatch"
+	"stripetask/internal/stripeclient"
 	"stripetask/internal/stripemock"
 	"stripetask/secrets"
-	"stripetask/internal/stripeclient"
 )
 
 // TestHandlerAgainstStripeMock runs the shipped Handler's methods through

@@ -8,10 +8,12 @@
 package secrets
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"slices"
 	"strings"
 )
 
@@ -76,20 +78,38 @@ const minRedact = 6
 // Redact returns s with every secret value of m in it, and every item of a
 // comma-separated value, replaced by the secret's name in brackets, e.g.
 // "[STRIPE_KEY]". Errors and panics from code that handles secrets may quote
-// one (an API key in a URL, say); logs must not.
+// one (an API key in a URL, say); logs must not. Longer values are replaced
+// first, so that a secret containing another is replaced whole, never
+// half.
 func (m Map) Redact(s string) string {
-	for name, v := range m {
-		if len(v) < minRedact || !strings.Contains(s, v) && !strings.Contains(v, ",") {
-			continue
+	type value struct{ v, name string }
+	var found []value
+	add := func(v, name string) {
+		if len(v) >= minRedact && strings.Contains(s, v) {
+			found = append(found, value{v, name})
 		}
-		s = strings.ReplaceAll(s, v, "["+name+"]")
+	}
+	for name, v := range m {
+		add(v, name)
 		if strings.Contains(v, ",") {
 			for _, item := range m.List(name) {
-				if len(item) >= minRedact {
-					s = strings.ReplaceAll(s, item, "["+name+"]")
-				}
+				add(item, name)
 			}
 		}
+	}
+	if len(found) == 0 {
+		return s
+	}
+	// Longest first; ties by name, so the result never depends on the
+	// map's order.
+	slices.SortFunc(found, func(a, b value) int {
+		if c := cmp.Compare(len(b.v), len(a.v)); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.name, b.name)
+	})
+	for _, f := range found {
+		s = strings.ReplaceAll(s, f.v, "["+f.name+"]")
 	}
 	return s
 }

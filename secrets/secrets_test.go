@@ -83,6 +83,30 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+// TestRedactLongestFirst checks that a secret containing another is
+// replaced whole. Map order is random, so one pass could replace the
+// shorter first by luck of the draw: every run repeats it.
+func TestRedactLongestFirst(t *testing.T) {
+	m := Map{
+		"A_TOKEN":  "tok_0123456789",
+		"B_TOKEN":  "tok_0123456789abcdef",
+		"C_TOKENS": "xx_list_item, tok_0123456789abcdef99",
+	}
+	tests := []struct{ in, want string }{
+		{"got tok_0123456789abcdef from b", "got [B_TOKEN] from b"},
+		{"got tok_0123456789abcdef99 from c", "got [C_TOKENS] from c"},
+		{"got tok_0123456789 from a", "got [A_TOKEN] from a"},
+		{"all: tok_0123456789 tok_0123456789abcdef tok_0123456789abcdef99", "all: [A_TOKEN] [B_TOKEN] [C_TOKENS]"},
+	}
+	for range 50 {
+		for _, tt := range tests {
+			if got := m.Redact(tt.in); got != tt.want {
+				t.Fatalf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		}
+	}
+}
+
 // TestMatchAny checks the constant-time comparison's answers.
 func TestMatchAny(t *testing.T) {
 	tests := []struct {

@@ -397,3 +397,54 @@ func noSecrets(t *testing.T, m secrets.Map, response, logs string) {
 		}
 	}
 }
+
+// countingRefresher is a secrets.Refresher that counts refetches. A fake:
+// the Secrets Manager source refetches against moto in its own tests and in
+// functions/webhook's, but cannot say how often it was asked.
+type countingRefresher struct {
+	*switchable
+	n atomic.Int32
+}
+
+func (c *countingRefresher) Refresh(ctx context.Context) (secrets.Map, bool, error) {
+	c.n.Add(1)
+	m, err := c.Load(ctx)
+	return m, true, err
+}
+
+// TestRefetchOnlyForUnmatchedSignatures checks that only a well-formed
+// signature matching no cached secret refetches the secrets: a header with
+// no usable v1 entry cannot be fixed by a newer secret.
+func TestRefetchOnlyForUnmatchedSignatures(t *testing.T) {
+	body := chargeEvent("ok")
+	ts := fmt.Sprint(clock.Unix())
+	tests := []struct {
+		name, header string
+		refetches    int32
+	}{
+		{"no v1 entry", "t=" + ts, 0},
+		{"only v0", "t=" + ts + ",v0=" + strings.Repeat("ab", 32), 0},
+		{"v1 not hex", "t=" + ts + ",v1=" + strings.Repeat("zz", 32), 0},
+		{"v1 too short", "t=" + ts + ",v1=abcd", 0},
+		{"well-formed, other secret", fixture.Sign(body, "whsec_someone_else_entirely", clock), 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			src := &countingRefresher{switchable: &switchable{m: secrets.Map{"STRIPE_WEBHOOK_SECRET": whsecOld}}}
+			deps := function.Deps{Secrets: src, Log: f.h.cfg.Log, Now: func() time.Time { return clock }}
+			d, err := dispatch.New(testHandler{ran: f.ran, inits: f.inits})
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.h = newHandler(deps, d, nil)
+			w := f.do("POST", body, http.Header{"Stripe-Signature": {tt.header}})
+			if w.Code != 400 || f.ran.Load() != 0 {
+				t.Fatalf("status %d, ran %d: %s", w.Code, f.ran.Load(), w.Body)
+			}
+			if got := src.n.Load(); got != tt.refetches {
+				t.Fatalf("%d refetches, want %d", got, tt.refetches)
+			}
+		})
+	}
+}
