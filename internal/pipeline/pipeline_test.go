@@ -1,0 +1,497 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/stripe/stripe-go/v76"
+
+	"stripetask/dispatch"
+	"stripetask/internal/dedup"
+	"stripetask/internal/function"
+	"stripetask/internal/moto"
+	"stripetask/secrets"
+)
+
+const stripeKey = "sk_test_pipeline_0123456789"
+
+// testHandler acts on the charge's description: "fail" returns an error
+// quoting STRIPE_KEY, "panic" panics quoting it, "block" waits for the
+// test, anything else succeeds.
+type testHandler struct {
+	dispatch.Env
+	st *state
+}
+
+type state struct {
+	mu      sync.Mutex
+	runs    map[string]int // charge id -> runs
+	inits   atomic.Int32
+	objects []any // InvoicePaid's h.Event.Data.Object
+	started chan struct{}
+	release chan struct{}
+}
+
+func newState() *state {
+	return &state{runs: map[string]int{}, started: make(chan struct{}, 1), release: make(chan struct{})}
+}
+
+func (s *state) count(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.runs[id]
+}
+
+func (h *testHandler) Init(ctx context.Context) error {
+	h.st.inits.Add(1)
+	if h.Secrets["INIT_FAILS"] == "yes" {
+		return errors.New("cannot reach the warehouse")
+	}
+	return nil
+}
+
+func (h *testHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) error {
+	h.st.mu.Lock()
+	h.st.runs[c.ID]++
+	h.st.mu.Unlock()
+	h.Log.Info("charge seen", "charge", c.ID)
+	switch c.Description {
+	case "fail":
+		return fmt.Errorf("warehouse refused %s with key %s", c.ID, h.Secrets["STRIPE_KEY"])
+	case "panic":
+		panic("handler bug " + h.Secrets["STRIPE_KEY"])
+	case "block":
+		h.st.started <- struct{}{}
+		<-h.st.release
+	}
+	return nil
+}
+
+func (h *testHandler) InvoicePaid(ctx context.Context) error {
+	h.st.mu.Lock()
+	defer h.st.mu.Unlock()
+	h.st.objects = append(h.st.objects, h.Event.Data.Object)
+	return nil
+}
+
+// source is a fake secrets.Source the tests switch between content and
+// failure: the environment source cannot fail, and the Secrets Manager
+// source has its own tests against moto.
+type source struct {
+	mu  sync.Mutex
+	m   secrets.Map
+	err error
+}
+
+func (s *source) Load(context.Context) (secrets.Map, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m, s.err
+}
+
+func (s *source) set(m secrets.Map, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m, s.err = m, err
+}
+
+// lockedBuffer collects log output from concurrent runs.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// lines returns the JSON lines written so far.
+func (b *lockedBuffer) lines(t *testing.T) []map[string]any {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []map[string]any
+	for l := range strings.SplitSeq(strings.TrimSpace(b.buf.String()), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line is not JSON: %v: %s", err, l)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// deliveries returns the "delivery" lines.
+func (b *lockedBuffer) deliveries(t *testing.T) []map[string]any {
+	var out []map[string]any
+	for _, l := range b.lines(t) {
+		if l["msg"] == logMsg {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testbed struct {
+	p   *Pipeline
+	st  *state
+	src *source
+	log *lockedBuffer
+}
+
+func newTestbed(t *testing.T, m secrets.Map, store dedup.Store, opts ...dispatch.Option) *testbed {
+	t.Helper()
+	st := newState()
+	buf := &lockedBuffer{}
+	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	d, err := dispatch.New(testHandler{st: st}, append(opts, dispatch.WithLogger(log))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := &source{m: m}
+	p := New(Config{Deps: function.Deps{Secrets: src, Log: log}, Dispatcher: d, Dedup: store})
+	return &testbed{p: p, st: st, src: src, log: buf}
+}
+
+var testSource = &Source{Name: "test"}
+
+func charge(evt, ch, description string) []byte {
+	return []byte(`{"id":"` + evt + `","object":"event","api_version":"` + stripe.APIVersion + `","created":1750000000,"type":"charge.succeeded","data":{"object":{"id":"` + ch + `","object":"charge","amount":500,"description":"` + description + `"}}}`)
+}
+
+func TestOutcomes(t *testing.T) {
+	base := secrets.Map{"STRIPE_KEY": stripeKey}
+	tests := []struct {
+		name    string
+		secrets secrets.Map
+		srcErr  error
+		body    []byte
+		opts    []dispatch.Option
+		want    Outcome
+		method  string
+		runs    int
+		level   string
+	}{
+		{name: "handled", body: charge("evt_1", "ch_1", "ok"), want: Handled, method: "ChargeSucceeded", runs: 1, level: "INFO"},
+		{name: "ignored", body: []byte(`{"id":"evt_1","object":"event","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`), want: Ignored, level: "INFO"},
+		{name: "handler error", body: charge("evt_1", "ch_1", "fail"), want: HandlerError, method: "ChargeSucceeded", runs: 1, level: "ERROR"},
+		{name: "handler panic", body: charge("evt_1", "ch_1", "panic"), want: HandlerPanic, method: "ChargeSucceeded", runs: 1, level: "ERROR"},
+		{name: "undecodable object", body: []byte(`{"id":"evt_1","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_1","amount":"lots"}}}`), want: UndecodableObject, method: "ChargeSucceeded", level: "WARN"},
+		{name: "not an event", body: []byte(`{"id":"cus_1","object":"customer"}`), want: NotEvent, level: "WARN"},
+		{name: "malformed", body: []byte(`{"id":`), want: Malformed, level: "WARN"},
+		{name: "empty body", body: nil, want: Malformed, level: "WARN"},
+		{name: "api version refused", body: []byte(`{"id":"evt_1","object":"event","api_version":"2020-08-27","type":"charge.succeeded","data":{"object":{"id":"ch_1"}}}`),
+			opts: []dispatch.Option{dispatch.StrictAPIVersion(true)}, want: APIVersionMismatch, method: "ChargeSucceeded", level: "WARN"},
+		{name: "secrets unavailable", srcErr: fmt.Errorf("%w: fetching secret stripetask/prod: timeout", secrets.ErrUnavailable), body: charge("evt_1", "ch_1", "ok"), want: SecretsUnavailable, level: "ERROR"},
+		{name: "init failed", secrets: secrets.Map{"STRIPE_KEY": stripeKey, "INIT_FAILS": "yes"}, body: charge("evt_1", "ch_1", "ok"), want: InitFailed, level: "ERROR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := tt.secrets
+			if m == nil {
+				m = base
+			}
+			tb := newTestbed(t, m, nil, tt.opts...)
+			tb.src.set(m, tt.srcErr)
+			res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: tt.body, RequestID: "req-1"})
+			if res.Outcome != tt.want || res.Method != tt.method {
+				t.Fatalf("outcome %q method %q (err %v), want %q %q", res.Outcome, res.Method, res.Err, tt.want, tt.method)
+			}
+			if got := tb.st.count("ch_1"); got != tt.runs {
+				t.Fatalf("ran %d times, want %d", got, tt.runs)
+			}
+			lines := tb.log.deliveries(t)
+			if len(lines) != 1 {
+				t.Fatalf("%d delivery lines, want 1:\n%s", len(lines), tb.log)
+			}
+			l := lines[0]
+			if l["outcome"] != string(tt.want) || l["level"] != tt.level || l["request_id"] != "req-1" || l["source"] != "test" {
+				t.Fatalf("line %v", l)
+			}
+			if _, ok := l["status"]; ok {
+				t.Fatalf("a source without Status logged a status: %v", l)
+			}
+			if res.Event != nil && (l["event_id"] != res.Event.ID || l["event_type"] != string(res.Event.Type) || l["method"] != res.Method) {
+				t.Fatalf("line %v does not name the event", l)
+			}
+			if (res.Err != nil) != (l["error"] != nil) {
+				t.Fatalf("error %v, line %v", res.Err, l)
+			}
+			if strings.Contains(tb.log.String(), stripeKey) {
+				t.Fatalf("STRIPE_KEY in the log:\n%s", tb.log)
+			}
+		})
+	}
+}
+
+// TestRedaction checks that the handler's error and panic, which quote
+// STRIPE_KEY, reach the log redacted and the stack is logged.
+func TestRedaction(t *testing.T) {
+	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
+	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_1", "ch_1", "fail")})
+	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_2", "ch_2", "panic")})
+	lines := tb.log.deliveries(t)
+	if len(lines) != 2 {
+		t.Fatalf("lines: %v", lines)
+	}
+	if e, _ := lines[0]["error"].(string); !strings.Contains(e, "with key [STRIPE_KEY]") {
+		t.Fatalf("error not redacted: %q", e)
+	}
+	if s, _ := lines[1]["stack"].(string); !strings.Contains(s, "ChargeSucceeded") {
+		t.Fatalf("no stack: %v", lines[1])
+	}
+	if strings.Contains(tb.log.String(), stripeKey) {
+		t.Fatalf("STRIPE_KEY in the log:\n%s", tb.log)
+	}
+}
+
+// TestSourceStatus checks that a source's Status is logged and sets the
+// level: the webhook's 409 for in_progress is a warning.
+func TestSourceStatus(t *testing.T) {
+	src := &Source{Name: "webhook", Status: func(o Outcome) int {
+		if o == Handled {
+			return 200
+		}
+		return 503
+	}}
+	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
+	tb.p.Handle(t.Context(), Input{Source: src, Body: charge("evt_1", "ch_1", "ok")})
+	tb.p.Handle(t.Context(), Input{Source: src, Body: []byte(`nope`)})
+	lines := tb.log.deliveries(t)
+	if lines[0]["status"] != 200.0 || lines[0]["level"] != "INFO" || lines[1]["status"] != 503.0 || lines[1]["level"] != "ERROR" {
+		t.Fatalf("lines: %v", lines)
+	}
+}
+
+// TestHandlerLogCarriesIDs checks h.Log's lines name the request and the
+// event.
+func TestHandlerLogCarriesIDs(t *testing.T) {
+	tb := newTestbed(t, secrets.Map{}, nil)
+	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_7", "ch_7", "ok"), RequestID: "req-7"})
+	for _, l := range tb.log.lines(t) {
+		if l["msg"] == "charge seen" {
+			if l["request_id"] != "req-7" || l["event_id"] != "evt_7" || l["event_type"] != "charge.succeeded" || l["charge"] != "ch_7" {
+				t.Fatalf("handler line %v", l)
+			}
+			return
+		}
+	}
+	t.Fatalf("no handler line:\n%s", tb.log)
+}
+
+// TestDecodedEvent runs events decoded by stripe-go, as the Events API
+// returns them, through the same steps as bodies.
+func TestDecodedEvent(t *testing.T) {
+	tb := newTestbed(t, secrets.Map{}, nil)
+	var e stripe.Event
+	if err := json.Unmarshal(charge("evt_9", "ch_9", "ok"), &e); err != nil {
+		t.Fatal(err)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Event: &e}); res.Outcome != Handled || tb.st.count("ch_9") != 1 {
+		t.Fatalf("typed: %+v, ran %d", res, tb.st.count("ch_9"))
+	}
+	var inv stripe.Event
+	if err := json.Unmarshal([]byte(`{"id":"evt_10","object":"event","type":"invoice.paid","data":{"object":{"id":"in_1","object":"invoice","customer":"cus_1"}}}`), &inv); err != nil {
+		t.Fatal(err)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Event: &inv}); res.Outcome != Handled {
+		t.Fatalf("envelope-only: %+v", res)
+	}
+	if len(tb.st.objects) != 1 || tb.st.objects[0].(map[string]any)["customer"] != "cus_1" {
+		t.Fatalf("envelope-only method saw %v", tb.st.objects)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Event: &stripe.Event{ID: "evt_x", Type: "charge.succeeded"}}); res.Outcome != NotEvent {
+		t.Fatalf("event without data: %+v", res)
+	}
+}
+
+// TestWarmRecovers checks that a cold start that could not load its
+// secrets, or whose Init failed, recovers with a later event, and that Init
+// runs exactly once however many events arrive together.
+func TestWarmRecovers(t *testing.T) {
+	tb := newTestbed(t, nil, nil)
+	tb.src.set(nil, fmt.Errorf("%w: down", secrets.ErrUnavailable))
+	if o, err := tb.p.Warm(t.Context()); o != SecretsUnavailable || err == nil {
+		t.Fatalf("Warm: %q %v", o, err)
+	}
+	tb.src.set(secrets.Map{"INIT_FAILS": "yes"}, nil)
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_1", "ch_1", "ok")}); res.Outcome != InitFailed {
+		t.Fatalf("%+v", res)
+	}
+	tb.src.set(secrets.Map{}, nil)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			body := charge(fmt.Sprintf("evt_c%d", i), fmt.Sprintf("ch_c%d", i), "ok")
+			if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Handled {
+				t.Errorf("%+v", res)
+			}
+		})
+	}
+	wg.Wait()
+	if n := tb.st.inits.Load(); n != 2 {
+		t.Fatalf("Init ran %d times: want once failing and once for the 20 concurrent events", n)
+	}
+}
+
+// TestRefuse checks the line of an event refused by its source.
+func TestRefuse(t *testing.T) {
+	src := &Source{Name: "webhook", Status: func(Outcome) int { return 400 }}
+	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
+	tb.p.Refuse(t.Context(), Input{Source: src, RequestID: "req-r"}, "bad_signature", errors.New("no signature matches "+stripeKey))
+	lines := tb.log.deliveries(t)
+	if len(lines) != 1 || lines[0]["outcome"] != "bad_signature" || lines[0]["status"] != 400.0 || lines[0]["level"] != "WARN" || lines[0]["request_id"] != "req-r" {
+		t.Fatalf("lines %v", lines)
+	}
+	if strings.Contains(tb.log.String(), stripeKey) {
+		t.Fatalf("STRIPE_KEY in the log:\n%s", tb.log)
+	}
+}
+
+// TestOutcomeLevel pins the level of every outcome without a status.
+func TestOutcomeLevel(t *testing.T) {
+	for o, want := range map[Outcome]slog.Level{
+		Handled: slog.LevelInfo, Ignored: slog.LevelInfo, Duplicate: slog.LevelInfo,
+		InProgress: slog.LevelWarn, UndecodableObject: slog.LevelWarn, NotEvent: slog.LevelWarn,
+		Malformed: slog.LevelWarn, APIVersionMismatch: slog.LevelWarn,
+		HandlerError: slog.LevelError, HandlerPanic: slog.LevelError, DedupUnavailable: slog.LevelError,
+		SecretsUnavailable: slog.LevelError, InitFailed: slog.LevelError,
+	} {
+		if got := o.Level(); got != want {
+			t.Errorf("%s.Level() = %v, want %v", o, got, want)
+		}
+	}
+}
+
+// newStore returns a DynamoDB dedup store on a moto_server of its own.
+func newStore(t *testing.T) (*dedup.DynamoDB, *moto.Server) {
+	t.Helper()
+	srv := moto.Start(t)
+	srv.Env(t)
+	cfg, err := config.LoadDefaultConfig(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "pipeline-dedup"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := dedup.DynamoDBFromConfig(t.Context(), "pipeline-dedup", dedup.DynamoDBOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, srv
+}
+
+// TestDedup runs the claim and settle steps against DynamoDB (moto):
+// duplicates, a live claim, a failure released for the retry, an outage.
+func TestDedup(t *testing.T) {
+	store, srv := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	handle := func(body []byte, rid string) Result {
+		return tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: rid})
+	}
+
+	if res := handle(charge("evt_d1", "ch_d1", "ok"), "req-1"); res.Outcome != Handled {
+		t.Fatalf("first: %+v", res)
+	}
+	if res := handle(charge("evt_d1", "ch_d1", "ok"), "req-2"); res.Outcome != Duplicate || res.Err != nil {
+		t.Fatalf("redelivery: %+v", res)
+	}
+	if n := tb.st.count("ch_d1"); n != 1 {
+		t.Fatalf("ran %d times", n)
+	}
+
+	// A failure releases the claim: the retry runs.
+	if res := handle(charge("evt_d2", "ch_d2", "fail"), "req-3"); res.Outcome != HandlerError {
+		t.Fatalf("%+v", res)
+	}
+	if res := handle(charge("evt_d2", "ch_d2", "ok"), "req-4"); res.Outcome != Handled {
+		t.Fatalf("retry after failure: %+v", res)
+	}
+
+	// A live claim: the second delivery is in progress and does not run.
+	done := make(chan Result, 1)
+	go func() { done <- handle(charge("evt_d3", "ch_d3", "block"), "req-5") }()
+	select {
+	case <-tb.st.started:
+	case res := <-done:
+		t.Fatalf("the blocking run ended first: %+v", res)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the blocking run did not start")
+	}
+	if res := handle(charge("evt_d3", "ch_d3", "ok"), "req-6"); res.Outcome != InProgress || res.Err == nil {
+		t.Fatalf("during a live claim: %+v", res)
+	}
+	close(tb.st.release)
+	if res := <-done; res.Outcome != Handled {
+		t.Fatalf("blocking run: %+v", res)
+	}
+	if n := tb.st.count("ch_d3"); n != 1 {
+		t.Fatalf("ran %d times", n)
+	}
+
+	// Ignored events are not claimed, so not recorded.
+	ignored := []byte(`{"id":"evt_d4","object":"event","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`)
+	for range 2 {
+		if res := handle(ignored, "req-7"); res.Outcome != Ignored {
+			t.Fatalf("%+v", res)
+		}
+	}
+
+	// The store down: nothing runs unrecorded.
+	srv.Down()
+	if res := handle(charge("evt_d5", "ch_d5", "ok"), "req-8"); res.Outcome != DedupUnavailable || !errors.Is(res.Err, dedup.ErrUnavailable) {
+		t.Fatalf("store down: %+v", res)
+	}
+	if n := tb.st.count("ch_d5"); n != 0 {
+		t.Fatalf("ran %d times with the store down", n)
+	}
+}
+
+// TestDedupConcurrent delivers one event 20 times at once: one run.
+func TestDedupConcurrent(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	var wg sync.WaitGroup
+	var handled, refused atomic.Int32
+	for i := range 20 {
+		wg.Go(func() {
+			res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_c", "ch_c", "ok"), RequestID: fmt.Sprint("req-", i)})
+			switch res.Outcome {
+			case Handled:
+				handled.Add(1)
+			case Duplicate, InProgress:
+				refused.Add(1)
+			default:
+				t.Errorf("%+v", res)
+			}
+		})
+	}
+	wg.Wait()
+	if tb.st.count("ch_c") != 1 || handled.Load() != 1 || refused.Load() != 19 {
+		t.Fatalf("ran %d, handled %d, refused %d", tb.st.count("ch_c"), handled.Load(), refused.Load())
+	}
+}
+
