@@ -494,4 +494,3 @@ func TestDedupConcurrent(t *testing.T) {
 		t.Fatalf("ran %d, handled %d, refused %d", tb.st.count("ch_c"), handled.Load(), refused.Load())
 	}
 }
-
