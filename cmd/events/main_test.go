@@ -35,8 +35,8 @@ func TestRunSignsFilesAndDirectories(t *testing.T) {
 	dir := t.TempDir()
 	top := filepath.Join(dir, "charge.succeeded.json")
 	nested := filepath.Join(dir, "rest-api", "charge.succeeded.json")
-	writeFixture(t, top, v2Fixture(`{"stripe-signature":"old"}`, jsonString(stripeBody)))
-	writeFixture(t, nested, v1Fixture(`{"Stripe-Signature":"old"}`, `{"Stripe-Signature":["old"]}`, jsonString(stripeBody)))
+	writeFixture(t, top, repoFixture(t, "charge.succeeded.json"))
+	writeFixture(t, nested, repoFixture(t, "rest-api/charge.succeeded.json"))
 	writeFixture(t, filepath.Join(dir, "README.md"), "not a fixture")
 
 	const secret = "whsec_run_test_secret"
@@ -87,7 +87,7 @@ func TestRunSignsFilesAndDirectories(t *testing.T) {
 
 func TestRunDefaults(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "customer.created.json")
-	writeFixture(t, path, v2Fixture(`{}`, jsonString(stripeBody)))
+	writeFixture(t, path, repoFixture(t, "customer.created.json"))
 	var stdout, stderr bytes.Buffer
 	if err := run([]string{path}, &stdout, &stderr, fixedNow); err != nil {
 		t.Fatalf("run: %v", err)
@@ -105,7 +105,7 @@ func TestRunErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.json")
 	bad := filepath.Join(dir, "bad.json")
-	writeFixture(t, good, v2Fixture(`{}`, jsonString(stripeBody)))
+	writeFixture(t, good, repoFixture(t, "charge.succeeded.json"))
 	writeFixture(t, bad, `{"version":"2.0","headers":{}}`)
 	badBefore, err := os.ReadFile(bad)
 	if err != nil {
@@ -164,28 +164,12 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
-// Fixture builders, as in internal/fixture's tests.
-
-const stripeBody = "{\n  \"id\": \"evt_1\",\n  \"object\": \"event\",\n  \"type\": \"charge.succeeded\"\n}"
-
-func v2Fixture(headers, body string) string {
-	return `{"version":"2.0","routeKey":"POST /webhook","rawPath":"/webhook","rawQueryString":"",` +
-		`"headers":` + headers + `,` +
-		`"requestContext":{"http":{"method":"POST","path":"/webhook"},"stage":"$default","time":"01/Jan/2024:00:00:00 +0000","timeEpoch":1704067200000},` +
-		`"body":` + body + `,"isBase64Encoded":false}`
-}
-
-func v1Fixture(headers, multi, body string) string {
-	return `{"resource":"/webhook","path":"/webhook","httpMethod":"POST",` +
-		`"headers":` + headers + `,"multiValueHeaders":` + multi + `,` +
-		`"requestContext":{"stage":"prod","requestTime":"01/Jan/2024:00:00:00 +0000","requestTimeEpoch":1704067200000},` +
-		`"body":` + body + `,"isBase64Encoded":false}`
-}
-
-func jsonString(s string) string {
-	b, err := json.Marshal(s)
+// repoFixture returns a fixture of the repository's events/ directory.
+func repoFixture(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
 	return string(b)
 }

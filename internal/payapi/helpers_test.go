@@ -17,6 +17,7 @@ import (
 	"stripetask/internal/function"
 	"stripetask/internal/stripeclient"
 	"stripetask/internal/stripemock"
+	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
 
@@ -50,29 +51,11 @@ func testSecrets(base, key string, kv ...string) secrets.Map {
 	return m
 }
 
-// syncBuffer is an io.Writer safe for concurrent use.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // testAPI is a Handler under test with its log.
 type testAPI struct {
 	t      *testing.T
 	h      *Handler
-	log    *syncBuffer
+	log    *testlog.Buffer
 	leaks  []string // values that must appear in no log and no response
 	leakMu sync.Mutex
 }
@@ -80,7 +63,7 @@ type testAPI struct {
 // newAPI returns a Handler reading src, logging at debug level.
 func newAPI(t *testing.T, src secrets.Source) *testAPI {
 	t.Helper()
-	buf := &syncBuffer{}
+	buf := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h := New(Config{Deps: function.Deps{
 		Secrets:   src,

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"stripetask/internal/dedup"
 	"stripetask/internal/function"
 	"stripetask/internal/moto"
+	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
 
@@ -106,65 +106,17 @@ func (s *source) set(m secrets.Map, err error) {
 	s.m, s.err = m, err
 }
 
-// lockedBuffer collects log output from concurrent runs.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// lines returns the JSON lines written so far.
-func (b *lockedBuffer) lines(t *testing.T) []map[string]any {
-	t.Helper()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	var out []map[string]any
-	for l := range strings.SplitSeq(strings.TrimSpace(b.buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line is not JSON: %v: %s", err, l)
-		}
-		out = append(out, m)
-	}
-	return out
-}
-
-// deliveries returns the "delivery" lines.
-func (b *lockedBuffer) deliveries(t *testing.T) []map[string]any {
-	var out []map[string]any
-	for _, l := range b.lines(t) {
-		if l["msg"] == logMsg {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testbed struct {
 	p   *Pipeline
 	st  *state
 	src *source
-	log *lockedBuffer
+	log *testlog.Buffer
 }
 
 func newTestbed(t *testing.T, m secrets.Map, store dedup.Store, opts ...dispatch.Option) *testbed {
 	t.Helper()
 	st := newState()
-	buf := &lockedBuffer{}
+	buf := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := dispatch.New(testHandler{st: st}, append(opts, dispatch.WithLogger(log))...)
 	if err != nil {
@@ -222,7 +174,7 @@ func TestOutcomes(t *testing.T) {
 			if got := tb.st.count("ch_1"); got != tt.runs {
 				t.Fatalf("ran %d times, want %d", got, tt.runs)
 			}
-			lines := tb.log.deliveries(t)
+			lines := tb.log.Messages(t, logMsg)
 			if len(lines) != 1 {
 				t.Fatalf("%d delivery lines, want 1:\n%s", len(lines), tb.log)
 			}
@@ -252,7 +204,7 @@ func TestRedaction(t *testing.T) {
 	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
 	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_1", "ch_1", "fail")})
 	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_2", "ch_2", "panic")})
-	lines := tb.log.deliveries(t)
+	lines := tb.log.Messages(t, logMsg)
 	if len(lines) != 2 {
 		t.Fatalf("lines: %v", lines)
 	}
@@ -279,7 +231,7 @@ func TestSourceStatus(t *testing.T) {
 	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
 	tb.p.Handle(t.Context(), Input{Source: src, Body: charge("evt_1", "ch_1", "ok")})
 	tb.p.Handle(t.Context(), Input{Source: src, Body: []byte(`nope`)})
-	lines := tb.log.deliveries(t)
+	lines := tb.log.Messages(t, logMsg)
 	if lines[0]["status"] != 200.0 || lines[0]["level"] != "INFO" || lines[1]["status"] != 503.0 || lines[1]["level"] != "ERROR" {
 		t.Fatalf("lines: %v", lines)
 	}
@@ -290,7 +242,7 @@ func TestSourceStatus(t *testing.T) {
 func TestHandlerLogCarriesIDs(t *testing.T) {
 	tb := newTestbed(t, secrets.Map{}, nil)
 	tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_7", "ch_7", "ok"), RequestID: "req-7"})
-	for _, l := range tb.log.lines(t) {
+	for _, l := range tb.log.Lines(t) {
 		if l["msg"] == "charge seen" {
 			if l["request_id"] != "req-7" || l["event_id"] != "evt_7" || l["event_type"] != "charge.succeeded" || l["charge"] != "ch_7" {
 				t.Fatalf("handler line %v", l)
@@ -361,7 +313,7 @@ func TestRefuse(t *testing.T) {
 	src := &Source{Name: "webhook", Status: func(Outcome) int { return 400 }}
 	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripeKey}, nil)
 	tb.p.Refuse(t.Context(), Input{Source: src, RequestID: "req-r"}, "bad_signature", errors.New("no signature matches "+stripeKey))
-	lines := tb.log.deliveries(t)
+	lines := tb.log.Messages(t, logMsg)
 	if len(lines) != 1 || lines[0]["outcome"] != "bad_signature" || lines[0]["status"] != 400.0 || lines[0]["level"] != "WARN" || lines[0]["request_id"] != "req-r" {
 		t.Fatalf("lines %v", lines)
 	}

@@ -5,7 +5,6 @@
 package proctest
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -15,27 +14,11 @@ import (
 	"time"
 
 	"stripetask/internal/bootstrap"
+	"stripetask/internal/testlog"
 )
 
 // Buffer is an io.Writer safe for the concurrent writes of serve mode.
-type Buffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-// Write appends p.
-func (b *Buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-// String returns what was written so far.
-func (b *Buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+type Buffer = testlog.Buffer
 
 // Process returns a bootstrap.Process with env as its whole environment (both
 // Getenv and Environ), empty standard input and the given output streams.

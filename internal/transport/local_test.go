@@ -13,9 +13,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"stripetask/internal/testlog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -71,7 +72,7 @@ func TestMainServe(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			ready := make(chan net.Addr, 1)
-			var log syncBuffer
+			var log testlog.Buffer
 			done := make(chan int, 1)
 			go func() {
 				done <- Main(ctx, echoHandler, []string{"serve", "-addr", "127.0.0.1:0"}, Options{
@@ -143,25 +144,6 @@ func TestMainServe(t *testing.T) {
 			}
 		})
 	}
-}
-
-// syncBuffer is a bytes.Buffer that the server may log to while the test
-// reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func TestMainServeErrors(t *testing.T) {

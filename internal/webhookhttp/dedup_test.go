@@ -24,6 +24,7 @@ import (
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
 	"stripetask/internal/moto"
+	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
 
@@ -86,8 +87,7 @@ type dedupFixture struct {
 	srv   *moto.Server
 	db    *dynamodb.Client
 	store *dedup.DynamoDB
-	log   *syncWriter
-	buf   *bytes.Buffer
+	buf   *testlog.Buffer
 }
 
 const dedupTable = "stripetask-dedup"
@@ -113,16 +113,15 @@ func newDedupFixture(t *testing.T) *dedupFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := &bytes.Buffer{}
-	w := &syncWriter{w: buf}
+	buf := &testlog.Buffer{}
 	var n atomic.Int64
 	h := newHandler(function.Deps{
 		Secrets: secrets.Static{"STRIPE_WEBHOOK_SECRET": whsecOld},
-		Log:     slog.New(slog.NewJSONHandler(w, nil)),
+		Log:     slog.New(slog.NewJSONHandler(buf, nil)),
 		// Each delivery is its own invocation, with its own request id.
 		RequestID: func(context.Context) string { return fmt.Sprintf("req-%d", n.Add(1)) },
 	}, d, store)
-	return &dedupFixture{h: h, state: state, srv: srv, db: db, store: store, log: w, buf: buf}
+	return &dedupFixture{h: h, state: state, srv: srv, db: db, store: store, buf: buf}
 }
 
 func (f *dedupFixture) deliver(id, description string) *httptest.ResponseRecorder {

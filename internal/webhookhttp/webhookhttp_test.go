@@ -23,6 +23,7 @@ import (
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
 	"stripetask/internal/pipeline"
+	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
 
@@ -64,7 +65,7 @@ var clock = time.Unix(1_750_000_000, 0)
 // testbed is one delivery handler with its captured log.
 type testbed struct {
 	h     *Handler
-	log   *bytes.Buffer
+	log   *testlog.Buffer
 	ran   *atomic.Int32
 	inits *atomic.Int32
 	src   *switchable
@@ -87,8 +88,8 @@ func (s *switchable) Load(context.Context) (secrets.Map, error) {
 
 func newFixture(t *testing.T, m secrets.Map, opts ...dispatch.Option) *testbed {
 	t.Helper()
-	var buf bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&syncWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	buf := &testlog.Buffer{}
+	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ran := &atomic.Int32{}
 	inits := &atomic.Int32{}
 	d, err := dispatch.New(testHandler{ran: ran, inits: inits}, append(opts, dispatch.WithLogger(log))...)
@@ -102,18 +103,7 @@ func newFixture(t *testing.T, m secrets.Map, opts ...dispatch.Option) *testbed {
 		Now:       func() time.Time { return clock },
 		RequestID: func(context.Context) string { return "req-test-1" },
 	}, d, nil)
-	return &testbed{h: h, log: &buf, ran: ran, inits: inits, src: src}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
+	return &testbed{h: h, log: buf, ran: ran, inits: inits, src: src}
 }
 
 func chargeEvent(description string) []byte {
@@ -367,14 +357,13 @@ func twoSigs(body []byte, a, b string) string {
 	return fmt.Sprintf("t=%d,%s,%s", clock.Unix(), va, vb)
 }
 
-func lastLine(t *testing.T, buf *bytes.Buffer) map[string]any {
+func lastLine(t *testing.T, buf *testlog.Buffer) map[string]any {
 	t.Helper()
-	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	var m map[string]any
-	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &m); err != nil {
-		t.Fatalf("last log line is not JSON: %v\n%s", err, buf)
+	lines := buf.Lines(t)
+	if len(lines) == 0 {
+		t.Fatal("nothing logged")
 	}
-	return m
+	return lines[len(lines)-1]
 }
 
 // noSecrets fails if any secret value appears in the response or the logs.

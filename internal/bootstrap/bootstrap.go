@@ -1,4 +1,4 @@
-// Package boot wires a function together from its process environment: the
+// Package bootstrap wires a function together from its process environment: the
 // logger, the secrets source, the Stripe client, the HTTP handler and the
 // transport that runs it in AWS Lambda or locally. main packages call it and
 // nothing else.

@@ -1,0 +1,96 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"stripetask/internal/testlog"
+	"stripetask/secrets"
+)
+
+func TestLevel(t *testing.T) {
+	for status, want := range map[int]slog.Level{200: slog.LevelInfo, 204: slog.LevelInfo, 301: slog.LevelInfo, 400: slog.LevelWarn, 409: slog.LevelWarn, 499: slog.LevelWarn, 500: slog.LevelError, 503: slog.LevelError} {
+		if got := Level(status); got != want {
+			t.Errorf("Level(%d) = %v, want %v", status, got, want)
+		}
+	}
+}
+
+func TestLine(t *testing.T) {
+	buf := &testlog.Buffer{}
+	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	m := secrets.Map{"STRIPE_KEY": "sk_test_line_0123456789"}
+	l := Line{Msg: "request", Level: slog.LevelError, RequestID: "req-1", Attrs: []slog.Attr{slog.String("route", "GET /x")},
+		Status: 502, Took: 1500 * time.Microsecond, Err: errors.New("calling with sk_test_line_0123456789"), Stack: []byte("at sk_test_line_0123456789"), Secrets: m}
+	l.Write(context.Background(), log)
+	(&Line{Msg: "quiet", Level: slog.LevelDebug}).Write(context.Background(), log)
+	lines := buf.Lines(t)
+	if len(lines) != 1 {
+		t.Fatalf("lines: %v", lines)
+	}
+	got := lines[0]
+	want := map[string]any{"msg": "request", "level": "ERROR", "request_id": "req-1", "route": "GET /x", "status": 502.0, "duration_ms": 1.5, "error": "calling with [STRIPE_KEY]", "stack": "at [STRIPE_KEY]"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if strings.Contains(buf.String(), "sk_test_line") {
+		t.Fatalf("secret logged: %s", buf)
+	}
+	buf2 := &testlog.Buffer{}
+	(&Line{Msg: "ok", Level: slog.LevelInfo}).Write(context.Background(), slog.New(slog.NewJSONHandler(buf2, nil)))
+	if l := buf2.Lines(t)[0]; l["status"] != nil || l["error"] != nil || l["stack"] != nil {
+		t.Fatalf("unset fields logged: %v", l)
+	}
+}
+
+func TestWarmup(t *testing.T) {
+	var w Warmup
+	var calls atomic.Int32
+	fail := true
+	f := func(context.Context) error {
+		calls.Add(1)
+		time.Sleep(10 * time.Millisecond) // let concurrent callers pile up
+		if fail {
+			return errors.New("not yet")
+		}
+		return nil
+	}
+	if err := w.Do(context.Background(), f); err == nil {
+		t.Fatal("a failing warm-up reported success")
+	}
+	fail = false
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if err := w.Do(context.Background(), f); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := calls.Load(); n != 2 {
+		t.Fatalf("f ran %d times, want 2 (one failure, then once for 10 concurrent callers)", n)
+	}
+}
+
+func TestDepsDefaults(t *testing.T) {
+	d := Deps{}.WithDefaults()
+	if d.Log == nil || d.Stripe == nil || d.RequestID == nil || d.Now == nil {
+		t.Fatalf("defaults missing: %+v", d)
+	}
+	if d.RequestID(context.Background()) != "" || time.Since(d.Now()) > time.Minute {
+		t.Fatal("wrong defaults")
+	}
+	custom := Deps{Now: func() time.Time { return time.Unix(1, 0) }}.WithDefaults()
+	if !custom.Now().Equal(time.Unix(1, 0)) {
+		t.Fatal("a set field was replaced")
+	}
+}
