@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,7 +76,7 @@ func (s *Server) Up() {
 		return
 	}
 	cmd := exec.Command(s.bin, "-H", "127.0.0.1", "-p", strconv.Itoa(s.port))
-	cmd.Env = append(serverEnviron(), s.env...)
+	cmd.Env = append(serverEnviron(s.tb), s.env...)
 	if os.Getenv("MOTO_DEBUG") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	}
@@ -129,17 +130,53 @@ func (s *Server) Reset(ctx context.Context) error {
 }
 
 // serverEnviron is this process's environment without the AWS settings that
-// tests point at the server (Env): moto's own boto session chokes on some of
-// them, such as an empty AWS_PROFILE.
-func serverEnviron() []string {
+// tests point at the server (Env), since moto's own boto session chokes on
+// some of them, such as an empty AWS_PROFILE; and with PYTHONPATH leading to
+// serializeRequests.
+func serverEnviron(tb testing.TB) []string {
+	dir := tb.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), []byte(serializeRequests), 0o644); err != nil {
+		tb.Fatalf("writing moto's request lock: %v", err)
+	}
+	pythonPath := dir
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
+		switch {
+		case strings.HasPrefix(kv, "AWS_"):
+		case strings.HasPrefix(kv, "PYTHONPATH="):
+			pythonPath += string(os.PathListSeparator) + strings.TrimPrefix(kv, "PYTHONPATH=")
+		default:
 			env = append(env, kv)
 		}
 	}
-	return env
+	return append(env, "PYTHONPATH="+pythonPath)
 }
+
+// serializeRequests makes moto_server answer one request at a time. Python
+// imports a sitecustomize module found on PYTHONPATH at start-up; this one
+// wraps moto's WSGI application in a lock. moto serves requests on threads
+// and checks a DynamoDB condition and writes the item in separate steps, so
+// two conditional PutItems racing on one key could both succeed (seen under
+// load: two of 50 concurrent claims granted), which DynamoDB itself never
+// allows. The tests hold the store to DynamoDB's guarantee, so moto must
+// give it.
+const serializeRequests = `# Written by stripetask's test harness (internal/moto): one request at a time.
+import threading
+
+try:
+    from moto.moto_server import werkzeug_app as _app
+
+    _lock = threading.Lock()
+    _call = _app.DomainDispatcherApplication.__call__
+
+    def _serialized(self, environ, start_response):
+        with _lock:
+            return list(_call(self, environ, start_response))
+
+    _app.DomainDispatcherApplication.__call__ = _serialized
+except Exception:  # not moto's interpreter, or another moto layout
+    pass
+`
 
 func freePort(tb testing.TB) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
