@@ -8,6 +8,9 @@ BIN := $(CURDIR)/bin
 export PATH := $(BIN):$(PATH)
 
 STRIPE_MOCK_VERSION := v0.203.0
+# The Lambda Runtime Interface Emulator, the runtime API `sam local` runs
+# inside its container: make test runs the bootstraps under it.
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
 
 # The signing secret of the local modes and of the fixtures in events/.
@@ -30,10 +33,13 @@ help:
 	@echo "make build   Lambda bootstrap binaries under build/"
 	@echo "make register  create/update the Stripe webhook endpoint for the deployed stack"
 
-tools: $(BIN)/stripe-mock
+tools: $(BIN)/stripe-mock $(BIN)/aws-lambda-rie
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
+
+$(BIN)/aws-lambda-rie:
+	GOBIN=$(BIN) $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 
 $(BIN)/benchstat:
 	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
