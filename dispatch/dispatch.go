@@ -106,6 +106,39 @@ type route struct {
 	// typed is the method value of a typed method, called by reflection:
 	// its argument type is only known at run time.
 	typed reflect.Value
+	// kinds are the values of data.object's "object" field that object
+	// holds (see objectKinds); nil when unknown, which checks nothing.
+	kinds []string
+	// kindField is the index of object's Object field; nil when it has
+	// none, and the kind is read from data.object's bytes.
+	kindField []int
+}
+
+// checkKind reports, wrapping ErrDecodeObject, a data.object that names a
+// kind of object the method's type does not hold: an invoice under
+// charge.succeeded, a bank_account for a method taking *stripe.Card. A
+// data.object that names no kind is let through.
+func (r *route) checkKind(obj any, raw []byte) error {
+	if len(r.kinds) == 0 {
+		return nil
+	}
+	var kind string
+	if r.kindField != nil {
+		kind = reflect.ValueOf(obj).Elem().FieldByIndex(r.kindField).String()
+	} else {
+		var k struct {
+			Object string `json:"object"`
+		}
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
+		}
+		kind = k.Object
+	}
+	if kind == "" || slices.Contains(r.kinds, kind) {
+		return nil
+	}
+	return fmt.Errorf("%w: data.object is a %q, which *%s does not hold (it holds %s); take the envelope (func(ctx) error) or use Default for events whose object can be of several kinds",
+		ErrDecodeObject, kind, r.object, strings.Join(r.kinds, ", "))
 }
 
 // call runs the route's method on recv.
@@ -371,7 +404,11 @@ func (b *builder) bind(m reflect.Method, obj reflect.Type) *route {
 			return v, json.Unmarshal(raw, v)
 		}
 	}
-	return &route{method: m.Name, object: obj, typed: m.Func, decode: decode, decodeEvent: eventDecoders[obj]}
+	r := &route{method: m.Name, object: obj, typed: m.Func, decode: decode, decodeEvent: eventDecoders[obj], kinds: objectKinds[obj]}
+	if f, ok := obj.FieldByName("Object"); ok && f.Type.Kind() == reflect.String {
+		r.kindField = f.Index
+	}
+	return r
 }
 
 // isShape reports whether mt (a method type with its receiver) is
@@ -596,6 +633,9 @@ func (d *Dispatcher) Run(ctx context.Context, dl *Delivery, base Env, logAttrs .
 			if v, err = r.decode(dl.Event.Data.Raw); err != nil {
 				return fmt.Errorf("%w: %s: %v", ErrDecodeObject, r.object, err)
 			}
+		}
+		if err := r.checkKind(v, dl.Event.Data.Raw); err != nil {
+			return err
 		}
 		obj = reflect.ValueOf(v)
 	} else if dl.Event.Data.Object == nil {

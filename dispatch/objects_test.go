@@ -1,0 +1,144 @@
+package dispatch
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stripe/stripe-go/v76"
+
+	"stripetask/internal/stripemock"
+)
+
+// TestObjectKinds holds objectKinds to the OpenAPI specification stripe-mock
+// serves (the one in its module, which `make tools` downloads): every
+// object name in the table is one the API has, and every type of the
+// generated table has an entry.
+func TestObjectKinds(t *testing.T) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(strings.TrimSpace(string(out)), "github.com", "stripe", "stripe-mock@"+stripemock.Version, "embedded", "openapi", "spec3.json")
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("stripe-mock's OpenAPI spec: %v: run `make tools`, which downloads stripe-mock %s", err, stripemock.Version)
+	}
+	var spec struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties struct {
+					Object struct {
+						Enum []string `json:"enum"`
+					} `json:"object"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, s := range spec.Components.Schemas {
+		for _, n := range s.Properties.Object.Enum {
+			names[n] = true
+		}
+	}
+	for typ, kinds := range objectKinds {
+		for _, k := range kinds {
+			if !names[k] {
+				t.Errorf("%s: %q is no object of the Stripe API", typ, k)
+			}
+		}
+	}
+	for _, k := range knownEvents {
+		for _, o := range k.Objects {
+			if objectKinds[o] == nil {
+				t.Errorf("%s (for %s) has no entry in objectKinds", o, k.Type)
+			}
+		}
+	}
+}
+
+// sourceHandler takes customer.source.created as a card only, and
+// charge.succeeded as a charge.
+type sourceHandler struct {
+	Env
+	got *[]string
+}
+
+func (h *sourceHandler) CustomerSourceCreated(ctx context.Context, c *stripe.Card) error {
+	*h.got = append(*h.got, "card "+c.ID)
+	return nil
+}
+
+func (h *sourceHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) error {
+	*h.got = append(*h.got, "charge "+c.ID)
+	return nil
+}
+
+func (h *sourceHandler) AccountExternalAccountCreated(ctx context.Context, a *stripe.AccountExternalAccount) error {
+	*h.got = append(*h.got, "external "+a.ID)
+	return nil
+}
+
+// TestObjectKindChecked checks that a data.object of another kind than the
+// method's type never reaches the method as an empty value of that type.
+func TestObjectKindChecked(t *testing.T) {
+	tests := []struct {
+		name, typ, object string
+		want              string // the call, or "" for ErrDecodeObject
+	}{
+		{"card as card", "customer.source.created", `{"id":"card_1","object":"card","last4":"4242"}`, "card card_1"},
+		{"bank account as card", "customer.source.created", `{"id":"ba_1","object":"bank_account","last4":"6789"}`, ""},
+		{"source as card", "customer.source.created", `{"id":"src_1","object":"source"}`, ""},
+		{"charge as charge", "charge.succeeded", `{"id":"ch_1","object":"charge"}`, "charge ch_1"},
+		{"invoice as charge", "charge.succeeded", `{"id":"in_1","object":"invoice","amount_due":100}`, ""},
+		{"no object field", "charge.succeeded", `{"id":"ch_2"}`, "charge ch_2"},
+		{"external card", "account.external_account.created", `{"id":"card_2","object":"card"}`, "external card_2"},
+		{"external bank account", "account.external_account.created", `{"id":"ba_2","object":"bank_account"}`, "external ba_2"},
+		{"external customer", "account.external_account.created", `{"id":"cus_1","object":"customer"}`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var got []string
+			d, err := New(sourceHandler{got: &got})
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := event(tt.typ, tt.object)
+			dl, err := d.Decode(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = d.Run(context.Background(), dl, Env{})
+			switch {
+			case tt.want == "" && !errors.Is(err, ErrDecodeObject):
+				t.Fatalf("Run = %v, calls %q; want ErrDecodeObject", err, got)
+			case tt.want == "" && len(got) > 0:
+				t.Fatalf("the method ran: %q", got)
+			case tt.want != "" && (err != nil || !slices.Equal(got, []string{tt.want})):
+				t.Fatalf("Run = %v, calls %q; want %q", err, got, tt.want)
+			}
+			// The same through an event decoded by stripe-go (Route).
+			var e stripe.Event
+			if err := json.Unmarshal(body, &e); err != nil {
+				t.Fatal(err)
+			}
+			got = nil
+			dl, err = d.Route(&e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := d.Run(context.Background(), dl, Env{}); (tt.want == "") != errors.Is(err, ErrDecodeObject) {
+				t.Fatalf("via Route: Run = %v", err)
+			}
+		})
+	}
+}
