@@ -18,10 +18,10 @@
 //		}
 //	}
 //
-// A claim holds until its lease, which should be the time after which the
-// claiming run is certainly dead (in AWS Lambda, the invocation's deadline).
-// A claim left behind by a crashed run is taken over once its lease has
-// passed. A run that completes is remembered for the store's retention, and
+// A claim holds until its lease. A run that outlives its lease extends it
+// (Extend) while it is alive, so that the lease passes only when the run is
+// certainly dead: a claim left behind by a crashed run is taken over once
+// its lease has passed, a live one never. A run that completes is remembered for the store's retention, and
 // then forgotten: the same id then runs again.
 //
 // The guarantee has one gap: when the work succeeds but Complete fails (the
@@ -74,6 +74,11 @@ type Store interface {
 	// returns an error wrapping ErrNotOwner if owner no longer holds the
 	// claim, or ErrUnavailable.
 	Complete(ctx context.Context, id, owner string) error
+	// Extend moves the lease of owner's in-progress claim on id to lease,
+	// for a run that is still alive: a claim lapses only when its run
+	// stops extending it. It returns an error wrapping ErrNotOwner if owner
+	// no longer holds the claim, or ErrUnavailable.
+	Extend(ctx context.Context, id, owner string, lease time.Time) error
 	// Release deletes owner's in-progress claim on id so that a retry can
 	// claim it at once. It returns an error wrapping ErrNotOwner if owner no
 	// longer holds the claim, or ErrUnavailable. A claim that could not be
@@ -83,8 +88,9 @@ type Store interface {
 
 // Claim describes who claims an id, and for how long.
 type Claim struct {
-	// Owner identifies the claiming run, e.g. the request id. It must be
-	// unique to the run, since Complete and Release check it. Required.
+	// Owner identifies the claiming run. It must be unique to the run
+	// (a request id is not: a request can be replayed), since Claim,
+	// Extend, Complete and Release check it. Required.
 	Owner string
 	// Kind says what the id is, e.g. a type name. It is only kept, for
 	// whoever inspects the store.

@@ -62,6 +62,7 @@ const (
 	claimCondition = "attribute_not_exists(#id) OR #expires < :nowsec OR (#status = :inprogress AND #lease < :nowms)"
 	ownedCondition = "#owner = :owner AND #status = :inprogress"
 	completeUpdate = "SET #status = :completed, #expires = :expires, #updated = :nowms"
+	extendUpdate   = "SET #lease = :lease, #expires = :expires, #updated = :nowms"
 )
 
 // timeLayout formats times in error messages.
@@ -257,6 +258,39 @@ func (s *DynamoDB) Complete(ctx context.Context, id, owner string) error {
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	return s.ownedResult("complete", id, owner, err)
+}
+
+// Extend implements Store with one conditional UpdateItem.
+func (s *DynamoDB) Extend(ctx context.Context, id, owner string, lease time.Time) error {
+	if err := checkOwned("extend", id, owner); err != nil {
+		return err
+	}
+	if lease.IsZero() {
+		return fmt.Errorf("dedup: extend %q: no lease", id)
+	}
+	now := s.opts.Now()
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 map[string]types.AttributeValue{attrID: str(id)},
+		UpdateExpression:    aws.String(extendUpdate),
+		ConditionExpression: aws.String(ownedCondition),
+		ExpressionAttributeNames: map[string]string{
+			"#lease":   attrLease,
+			"#expires": attrExpires,
+			"#updated": attrUpdated,
+			"#owner":   attrOwner,
+			"#status":  attrStatus,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":lease":      num(lease.UnixMilli()),
+			":expires":    num(lease.Add(s.opts.Retention).Unix()),
+			":nowms":      num(now.UnixMilli()),
+			":owner":      str(owner),
+			":inprogress": str(statusInProgress),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	return s.ownedResult("extend", id, owner, err)
 }
 
 // Release implements Store with one conditional DeleteItem.

@@ -451,6 +451,7 @@ func TestUnavailable(t *testing.T) {
 		{"claim", func(id string) error { return s.Claim(ctx, id, Claim{Owner: "req-a", Lease: lease}) }},
 		{"complete", func(id string) error { return s.Complete(ctx, id, "req-a") }},
 		{"release", func(id string) error { return s.Release(ctx, id, "req-a") }},
+		{"extend", func(id string) error { return s.Extend(ctx, id, "req-a", lease) }},
 	}
 
 	e.srv.Down()
@@ -477,7 +478,7 @@ func TestUnavailable(t *testing.T) {
 		op, id string
 	}{
 		{"claim", "evt_up1"}, {"complete", "evt_up1"},
-		{"claim", "evt_up2"}, {"release", "evt_up2"},
+		{"claim", "evt_up2"}, {"extend", "evt_up2"}, {"release", "evt_up2"},
 	}
 	for _, st := range steps {
 		for _, op := range ops {
@@ -500,6 +501,7 @@ func TestMissingTable(t *testing.T) {
 		{"claim", s.Claim(ctx, "evt_1", Claim{Owner: "req-a", Lease: time.Now().Add(time.Minute)})},
 		{"complete", s.Complete(ctx, "evt_1", "req-a")},
 		{"release", s.Release(ctx, "evt_1", "req-a")},
+		{"extend", s.Extend(ctx, "evt_1", "req-a", time.Now().Add(time.Minute))},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -529,6 +531,9 @@ func TestInvalidArguments(t *testing.T) {
 		{"complete: empty owner", s.Complete(ctx, "evt_1", "")},
 		{"release: empty id", s.Release(ctx, "", "a")},
 		{"release: empty owner", s.Release(ctx, "evt_1", "")},
+		{"extend: empty id", s.Extend(ctx, "", "a", lease)},
+		{"extend: empty owner", s.Extend(ctx, "evt_1", "", lease)},
+		{"extend: no lease", s.Extend(ctx, "evt_1", "a", time.Time{})},
 	}
 	for _, tt := range tests {
 		if tt.err == nil {
@@ -634,4 +639,35 @@ func TestSilentServer(t *testing.T) {
 		t.Errorf("took %v, more than %v", took, limit)
 	}
 	t.Logf("failed after %v: %v", took, err)
+}
+
+// TestExtend checks that a live run keeps its claim past the first lease by
+// extending it, and that only the holder of an in-progress claim can.
+func TestExtend(t *testing.T) {
+	e := newTestEnv(t)
+	clk := newClock(time.Now())
+	s := e.store(t, DynamoDBOptions{Now: clk.Now})
+	ctx := t.Context()
+	lease := clk.Now().Add(10 * time.Second)
+	checkErr(t, "claim", s.Claim(ctx, "evt_x", Claim{Owner: "run-a", Lease: lease}), nil)
+
+	// Past the first lease, but extended before it: still run-a's.
+	checkErr(t, "extend", s.Extend(ctx, "evt_x", "run-a", lease.Add(20*time.Second)), nil)
+	clk.Advance(15 * time.Second)
+	checkErr(t, "claim after the first lease", s.Claim(ctx, "evt_x", Claim{Owner: "run-b", Lease: clk.Now().Add(time.Minute)}), ErrInProgress)
+	if got, _ := attrNumber(e.item(t, "evt_x"), "lease_until"); got != lease.Add(20*time.Second).UnixMilli() {
+		t.Errorf("lease_until %d, want the extended lease", got)
+	}
+	checkErr(t, "extend by another owner", s.Extend(ctx, "evt_x", "run-b", clk.Now().Add(time.Hour)), ErrNotOwner)
+
+	// Not extended again: it lapses, is taken over, and the old owner can
+	// no longer extend it.
+	clk.Advance(20 * time.Second)
+	checkErr(t, "takeover", s.Claim(ctx, "evt_x", Claim{Owner: "run-b", Lease: clk.Now().Add(time.Minute)}), nil)
+	checkErr(t, "extend by the old owner", s.Extend(ctx, "evt_x", "run-a", clk.Now().Add(time.Hour)), ErrNotOwner)
+
+	// A completed claim cannot be extended.
+	checkErr(t, "complete", s.Complete(ctx, "evt_x", "run-b"), nil)
+	checkErr(t, "extend completed", s.Extend(ctx, "evt_x", "run-b", clk.Now().Add(time.Hour)), ErrNotOwner)
+	checkErr(t, "extend missing", s.Extend(ctx, "evt_none", "run-b", clk.Now().Add(time.Hour)), ErrNotOwner)
 }

@@ -128,3 +128,26 @@ func (l *Line) Write(ctx context.Context, log *slog.Logger) {
 	}
 	log.LogAttrs(ctx, l.Level, l.Msg, attrs...)
 }
+
+// MaxTail is the most time kept at the end of an invocation, after its
+// work, to record the outcome (a dedup write) and answer. With less than
+// four times it left, a quarter of what is left is kept.
+const MaxTail = 1500 * time.Millisecond
+
+// Tail returns the time to keep at the end of an invocation that has
+// remaining time left.
+func Tail(remaining time.Duration) time.Duration {
+	return max(0, min(MaxTail, remaining/4))
+}
+
+// Budget returns ctx ending Tail before ctx's deadline, for the work of an
+// invocation (Stripe calls, secrets, dedup), so that the function still has
+// time to answer with its own error rather than the platform's timeout.
+// Without a deadline, it returns ctx itself.
+func Budget(ctx context.Context, now time.Time) (context.Context, context.CancelFunc) {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, d.Add(-Tail(d.Sub(now))))
+}

@@ -1,9 +1,11 @@
 package payapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 
 	"github.com/stripe/stripe-go/v76"
@@ -104,6 +106,7 @@ const (
 	msgStripeUnavailable = "the payment provider could not be reached or failed; try again later"
 	msgIdempotency       = "this Idempotency-Key was already used for a different request, or a request with it is still in progress"
 	msgRateLimited       = "too many requests to the payment provider; try again later"
+	msgStripeTimeout     = "the payment provider did not answer in time; try again later"
 )
 
 // fromStripe maps a failed Stripe call:
@@ -115,12 +118,16 @@ const (
 //	other invalid_request_error        400, Stripe's message, param, code
 //	HTTP 401, 403, 5xx, api_error,
 //	no answer or an unreadable one     502, generic message
+//	no answer in the time left         504, generic message
 //
 // The Stripe request id is passed on in every case; Stripe's full error
 // only goes to the log.
 func fromStripe(err *stripeError) *apiError {
 	se, ok := errors.AsType[*stripe.Error](err)
 	if !ok {
+		if timedOut(err) {
+			return &apiError{status: http.StatusGatewayTimeout, msg: msgStripeTimeout, err: err}
+		}
 		return &apiError{status: http.StatusBadGateway, msg: msgStripeUnavailable, err: err}
 	}
 	e := &apiError{stripeRequestID: se.RequestID, err: err}
@@ -171,4 +178,14 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(body)
+}
+
+// timedOut reports whether a failed Stripe call ran out of time: the
+// request's budget (function.Budget) or the HTTP client's own timeout.
+func timedOut(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	ne, ok := errors.AsType[net.Error](err)
+	return ok && ne.Timeout()
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
+	"stripetask/internal/function"
 	"stripetask/internal/stripeclient"
 	"stripetask/secrets"
 )
@@ -32,8 +33,9 @@ type handlerFunc func(ctx context.Context, c *call) (status int, body any, err e
 type call struct {
 	w       http.ResponseWriter
 	r       *http.Request
-	route   string      // the ServeMux pattern
-	secrets secrets.Map // the snapshot of this request
+	ctx     context.Context // the request's, ending before its deadline (function.Budget)
+	route   string          // the ServeMux pattern
+	secrets secrets.Map     // the snapshot of this request
 	stripe  *client.API
 	idemKey string // the scoped Stripe idempotency key; "" for none
 	// stripeRequestID is the Request-Id of the last Stripe response.
@@ -44,7 +46,7 @@ type call struct {
 // request's context and, when the client sent one, its scoped idempotency
 // key. Without one, stripe-go generates a key that its retries reuse.
 func (c *call) write(p *stripe.Params) {
-	p.Context = c.r.Context()
+	p.Context = c.ctx
 	if c.idemKey != "" {
 		p.SetIdempotencyKey(c.idemKey)
 	}
@@ -52,7 +54,7 @@ func (c *call) write(p *stripe.Params) {
 
 // read prepares the params of a Stripe call that reads.
 func (c *call) read(p *stripe.Params) {
-	p.Context = c.r.Context()
+	p.Context = c.ctx
 }
 
 // seen records the Stripe request id of a successful call.
@@ -73,10 +75,14 @@ func (h *Handler) handle(pattern string, a access, fn handlerFunc) {
 // serve runs one routed request: it answers and writes the log line.
 func (h *Handler) serve(w http.ResponseWriter, r *http.Request, route string, a access, fn handlerFunc) {
 	start := h.cfg.Now()
-	ctx := r.Context()
-	rid := h.cfg.RequestID(ctx)
+	rid := h.cfg.RequestID(r.Context())
+	// Stripe calls and secrets end in time for this function's own answer
+	// (504 for a Stripe API that does not answer), before the invocation's
+	// deadline.
+	ctx, cancel := function.Budget(r.Context(), start)
+	defer cancel()
 	w.Header().Set("Cache-Control", "no-store")
-	c := &call{w: w, r: r, route: route}
+	c := &call{w: w, r: r, ctx: ctx, route: route}
 	status, body, err := h.run(ctx, c, a, fn)
 	if err != nil {
 		var se *stripe.Error

@@ -57,6 +57,11 @@ const (
 	HandlerError Outcome = "handler_error"
 	// HandlerPanic: the method panicked; the panic was recovered.
 	HandlerPanic Outcome = "handler_panic"
+	// HandlerTimeout: the method did not return by its deadline, though
+	// its context had ended; the event was answered without it. With a
+	// dedup store its claim stays held, and extended, until the method
+	// returns, then it is settled as usual.
+	HandlerTimeout Outcome = "handler_timeout"
 	// UndecodableObject: data.object does not decode into the method's
 	// type; nothing ran.
 	UndecodableObject Outcome = "undecodable_object"
@@ -83,7 +88,7 @@ func (o Outcome) Level() slog.Level {
 	switch o {
 	case Handled, Ignored, Duplicate:
 		return slog.LevelInfo
-	case HandlerError, HandlerPanic, DedupUnavailable, SecretsUnavailable, InitFailed:
+	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed:
 		return slog.LevelError
 	}
 	return slog.LevelWarn
@@ -142,15 +147,27 @@ type Config struct {
 	// Dedup, when set, makes each event's method run to success at most
 	// once: see Handle. Nil runs every event that has a method.
 	Dedup dedup.Store
+	// LeaseTerm is how long a claim outlives the last sign of life of its
+	// run: the claim is extended every third of it while the method runs,
+	// so it lapses only LeaseTerm after its run died. Zero means
+	// DefaultLeaseTerm.
+	LeaseTerm time.Duration
 }
 
-// DefaultLease is how long a claim on an event lasts when the context has
-// no deadline (the local modes); in Lambda the claim ends at the
-// invocation's deadline.
-const DefaultLease = 30 * time.Second
+// DefaultLeaseTerm is the default Config.LeaseTerm.
+const DefaultLeaseTerm = 30 * time.Second
 
-// settleTimeout bounds recording a run's outcome in the dedup store.
+// settleTimeout bounds recording a run's outcome in the dedup store when
+// the context has no deadline.
 const settleTimeout = 5 * time.Second
+
+// ErrLeaseLost is the cause of the end of a method's context when its claim
+// could not be extended before its lease ran out, or was taken over: the
+// run must stop, since another may start.
+var ErrLeaseLost = errors.New("dedup: the claim's lease ended: the run must stop")
+
+// errAbandoned reports a method that did not return by its deadline.
+var errAbandoned = errors.New("the method did not return by its deadline although its context ended; answered without it")
 
 // logMsg is the message of the one line per event.
 const logMsg = "delivery"
@@ -166,6 +183,9 @@ type Pipeline struct {
 // the Handler's Init before the first event.
 func New(cfg Config) *Pipeline {
 	cfg.Deps = cfg.Deps.WithDefaults()
+	if cfg.LeaseTerm <= 0 {
+		cfg.LeaseTerm = DefaultLeaseTerm
+	}
 	return &Pipeline{cfg: cfg, log: cfg.Log}
 }
 
@@ -200,15 +220,25 @@ func (p *Pipeline) init(ctx context.Context) error {
 // Handle runs one event through the pipeline (see the package
 // documentation), writes its log line and returns what became of it.
 //
-// With a dedup store, an event with a method is first claimed by its id: an
-// event already handled is a Duplicate and does not run; one claimed by
-// another live run is InProgress; a store that cannot answer is
-// DedupUnavailable (never run unrecorded). The claim lasts until the
-// context's deadline (DefaultLease without one). A failed run releases the
+// With a dedup store, an event with a method is first claimed by its id,
+// for this run alone (the owner is unique to the run, never just the
+// request id, which a replayed request repeats): an event already handled
+// is a Duplicate and does not run; one claimed by another live run is
+// InProgress; a store that cannot answer is DedupUnavailable (never run
+// unrecorded). The claim's lease is extended while the method runs, so it
+// lapses only when the run is dead; if it cannot be extended in time, the
+// method's context ends (cause ErrLeaseLost). A failed run releases the
 // claim so a retry runs; a successful one marks the event completed. If
 // that cannot be recorded, the failure is logged and the outcome stays
 // Handled: a retry would run the method a second time once the lease
 // passed. Ignored events are not recorded.
+//
+// With a context deadline (an invocation's), the time is budgeted so that
+// the answer is always the pipeline's own: the method's context ends
+// function.Tail before the deadline, which leaves time to settle the claim
+// and answer. A method that does not return soon after its context ended
+// is abandoned: the outcome is HandlerTimeout, and its claim stays held
+// until it returns.
 func (p *Pipeline) Handle(ctx context.Context, in Input) Result {
 	start := in.Received
 	if start.IsZero() {
@@ -220,11 +250,14 @@ func (p *Pipeline) Handle(ctx context.Context, in Input) Result {
 }
 
 func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
-	if outcome, err := p.Warm(ctx); err != nil {
+	b := p.budget(ctx)
+	workCtx, cancel := b.work(ctx)
+	defer cancel()
+	if outcome, err := p.Warm(workCtx); err != nil {
 		return Result{Outcome: outcome, Err: err}, nil
 	}
 	if in.Secrets == nil {
-		m, err := p.cfg.Secrets.Load(ctx)
+		m, err := p.cfg.Secrets.Load(workCtx)
 		if err != nil {
 			return Result{Outcome: SecretsUnavailable, Err: err}, nil
 		}
@@ -258,25 +291,33 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		res.Outcome = Ignored
 		return res, nil
 	}
-	owner := in.RequestID
-	if p.cfg.Dedup != nil {
-		if owner == "" {
-			owner = randomOwner()
-		}
-		if outcome, err := p.claim(ctx, dl, owner); err != nil || outcome != "" {
-			res.Outcome, res.Err = outcome, err
-			return res, nil
-		}
+	if p.cfg.Dedup == nil {
+		err = p.run(ctx, dl, in, b, nil)
+		return p.finish(res, err)
 	}
-	base := dispatch.Env{Stripe: p.cfg.Stripe.Client(in.Secrets), Secrets: in.Secrets, Log: p.log}
-	err = d.Run(ctx, dl, base, slog.String("request_id", in.RequestID))
-	if p.cfg.Dedup != nil {
-		p.settle(ctx, dl, owner, err)
+	owner := newOwner(in.RequestID)
+	lease := p.cfg.Now().Add(p.cfg.LeaseTerm)
+	outcome, err := p.claim(workCtx, dl, owner, lease)
+	if err != nil || outcome != "" {
+		res.Outcome, res.Err = outcome, err
+		return res, nil
 	}
+	c := &claimed{p: p, id: dl.Event.ID, owner: owner, lease: lease}
+	err = p.run(ctx, dl, in, b, c)
+	if !errors.Is(err, errAbandoned) {
+		c.settle(ctx, b, err)
+	}
+	return p.finish(res, err)
+}
+
+// finish sets res's outcome from the run's error.
+func (p *Pipeline) finish(res Result, err error) (Result, []byte) {
 	res.Err = err
 	switch {
 	case err == nil:
 		res.Outcome = Handled
+	case errors.Is(err, errAbandoned):
+		res.Outcome = HandlerTimeout
 	case errors.Is(err, dispatch.ErrDecodeObject):
 		res.Outcome = UndecodableObject
 	default:
@@ -289,14 +330,86 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 	return res, nil
 }
 
-// claim claims dl's event for owner. It returns "" and nil when the claim
+// budget divides the time of an invocation with a deadline: the method's
+// context ends at run; a method still running at abandon is left to
+// finish alone; the dedup store is written to until settle; what is left
+// answers. All are zero without a deadline.
+type budget struct {
+	run, abandon, settle time.Time
+}
+
+func (p *Pipeline) budget(ctx context.Context) budget {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return budget{}
+	}
+	tail := function.Tail(d.Sub(p.cfg.Now()))
+	return budget{run: d.Add(-tail), abandon: d.Add(-tail * 5 / 6), settle: d.Add(-tail / 6)}
+}
+
+// work returns ctx ending when the method's time does.
+func (b budget) work(ctx context.Context) (context.Context, context.CancelFunc) {
+	if b.run.IsZero() {
+		return ctx, func() {}
+	}
+	return context.WithDeadline(ctx, b.run)
+}
+
+// run calls the method with its context and, with a claim, keeps the claim
+// alive while it runs. With a deadline, a method still running at
+// b.abandon is left running and run returns errAbandoned; the claim is
+// then settled when the method returns.
+func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b budget, c *claimed) error {
+	base := dispatch.Env{Stripe: p.cfg.Stripe.Client(in.Secrets), Secrets: in.Secrets, Log: p.log}
+	rid := slog.String("request_id", in.RequestID)
+	if b.run.IsZero() && c == nil {
+		return p.cfg.Dispatcher.Run(ctx, dl, base, rid) // the common local case: nothing to watch
+	}
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	var stopRun context.CancelFunc = func() {}
+	if !b.run.IsZero() {
+		runCtx, stopRun = context.WithDeadline(runCtx, b.run)
+	}
+	if c != nil {
+		c.keepAlive(runCtx, cancelRun)
+	}
+	if b.abandon.IsZero() { // no deadline: wait as long as the claim lives
+		err := p.cfg.Dispatcher.Run(runCtx, dl, base, rid)
+		c.stopKeepingAlive()
+		stopRun()
+		cancelRun(nil)
+		return err
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cfg.Dispatcher.Run(runCtx, dl, base, rid) }()
+	abandon := time.NewTimer(b.abandon.Sub(p.cfg.Now()))
+	defer abandon.Stop()
+	select {
+	case err := <-done:
+		c.stopKeepingAlive()
+		stopRun()
+		cancelRun(nil)
+		return err
+	case <-abandon.C:
+	}
+	// Answer without the method; it keeps its claim until it returns.
+	go func() {
+		err := <-done
+		stopRun()
+		cancelRun(nil)
+		c.stopKeepingAlive()
+		if c != nil {
+			c.settle(context.WithoutCancel(ctx), budget{}, err)
+		}
+		p.log.Warn("an abandoned run returned", "event_id", dl.Event.ID, "method", dl.Method(), "request_id", in.RequestID, "ok", err == nil)
+	}()
+	return errAbandoned
+}
+
+// claim claims dl's event for owner until lease. It returns "" and nil when the claim
 // is held; otherwise the outcome, with an error for the log when one
 // applies.
-func (p *Pipeline) claim(ctx context.Context, dl *dispatch.Delivery, owner string) (Outcome, error) {
-	lease, ok := ctx.Deadline()
-	if !ok {
-		lease = p.cfg.Now().Add(DefaultLease)
-	}
+func (p *Pipeline) claim(ctx context.Context, dl *dispatch.Delivery, owner string, lease time.Time) (Outcome, error) {
 	err := p.cfg.Dedup.Claim(ctx, dl.Event.ID, dedup.Claim{Owner: owner, Kind: string(dl.Event.Type), Lease: lease})
 	switch {
 	case err == nil:
@@ -309,32 +422,106 @@ func (p *Pipeline) claim(ctx context.Context, dl *dispatch.Delivery, owner strin
 	return DedupUnavailable, err
 }
 
+// claimed is a claim held by one run.
+type claimed struct {
+	p         *Pipeline
+	id, owner string
+	lease     time.Time     // when the claim lapses unless extended
+	stop      chan struct{} // closed to stop keepAlive
+	stopped   chan struct{} // closed when keepAlive has stopped
+}
+
+// keepAlive extends the claim every third of the lease term until
+// stopKeepingAlive. If the lease is about to end without an extension (the
+// store cannot be reached) or the claim was taken over, it ends the run's
+// context with ErrLeaseLost and stops.
+func (c *claimed) keepAlive(runCtx context.Context, cancel context.CancelCauseFunc) {
+	c.stop, c.stopped = make(chan struct{}), make(chan struct{})
+	term := c.p.cfg.LeaseTerm
+	now := c.p.cfg.Now
+	go func() {
+		defer close(c.stopped)
+		leaseEnd := c.lease
+		tick := time.NewTicker(term / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.stop:
+				return
+			case <-tick.C:
+			}
+			next := now().Add(term)
+			ctx, cancelExtend := context.WithTimeout(context.WithoutCancel(runCtx), term/3)
+			err := c.p.cfg.Dedup.Extend(ctx, c.id, c.owner, next)
+			cancelExtend()
+			switch {
+			case err == nil:
+				leaseEnd = next
+				continue
+			case errors.Is(err, dedup.ErrNotOwner):
+				c.p.log.Error("dedup: the claim was lost while its method ran; ending the method's context", "event_id", c.id, "error", err.Error())
+				cancel(ErrLeaseLost)
+				return
+			}
+			c.p.log.Error("dedup: could not extend the claim", "event_id", c.id, "lease_ends_in_ms", leaseEnd.Sub(now()).Milliseconds(), "error", err.Error())
+			// Another attempt comes at the next tick; if that one could
+			// not succeed with a margin before the lease ends, stop the
+			// run now, while the claim is still surely ours.
+			if !now().Add(term/3 + term/6).Before(leaseEnd) {
+				cancel(ErrLeaseLost)
+				return
+			}
+		}
+	}()
+}
+
+// stopKeepingAlive stops keepAlive and waits for it, so that no extension
+// follows the claim's completion or release.
+// It does nothing on a nil claim.
+func (c *claimed) stopKeepingAlive() {
+	if c == nil || c.stop == nil {
+		return
+	}
+	close(c.stop)
+	<-c.stopped
+	c.stop = nil
+}
+
 // settle records the outcome of a claimed run: completed on success, so
 // later deliveries are duplicates; released on failure, so a retry runs
-// again. A failure to record is logged.
-func (p *Pipeline) settle(ctx context.Context, dl *dispatch.Delivery, owner string, runErr error) {
-	// The run may have used up the context's deadline; recording its
-	// outcome still matters.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+// again. It is written until b.settle (settleTimeout from now without a
+// deadline), even if the context has ended. A failure to record is logged.
+func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
+	ctx = context.WithoutCancel(ctx)
+	var cancel context.CancelFunc
+	if b.settle.IsZero() {
+		ctx, cancel = context.WithTimeout(ctx, settleTimeout)
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, b.settle)
+	}
 	defer cancel()
 	var err error
 	op := "complete"
 	if runErr == nil {
-		err = p.cfg.Dedup.Complete(ctx, dl.Event.ID, owner)
+		err = c.p.cfg.Dedup.Complete(ctx, c.id, c.owner)
 	} else {
 		op = "release"
-		err = p.cfg.Dedup.Release(ctx, dl.Event.ID, owner)
+		err = c.p.cfg.Dedup.Release(ctx, c.id, c.owner)
 	}
 	if err != nil {
-		p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", dl.Event.ID, "error", err.Error())
+		c.p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", c.id, "error", err.Error())
 	}
 }
 
-// randomOwner names a claimant when the source gives no request id.
-func randomOwner() string {
+// newOwner names one run: the request id, for whoever reads the store, and
+// random bytes, since a request id repeats when a request is replayed.
+func newOwner(requestID string) string {
 	var b [8]byte
 	rand.Read(b[:])
-	return "local-" + hex.EncodeToString(b[:])
+	if requestID == "" {
+		requestID = "local"
+	}
+	return requestID + "/" + hex.EncodeToString(b[:])
 }
 
 // Refuse writes the log line of an event its source refused before the

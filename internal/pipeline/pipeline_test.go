@@ -38,7 +38,8 @@ type state struct {
 	mu      sync.Mutex
 	runs    map[string]int // charge id -> runs
 	inits   atomic.Int32
-	objects []any // InvoicePaid's h.Event.Data.Object
+	objects []any   // InvoicePaid's h.Event.Data.Object
+	causes  []error // context.Cause when a "wait-ctx" method's context ended
 	started chan struct{}
 	release chan struct{}
 }
@@ -74,6 +75,18 @@ func (h *testHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) err
 	case "block":
 		h.st.started <- struct{}{}
 		<-h.st.release
+	case "wait-ctx", "wait-ctx-ok":
+		h.st.started <- struct{}{}
+		<-ctx.Done()
+		h.st.mu.Lock()
+		h.st.causes = append(h.st.causes, context.Cause(ctx))
+		h.st.mu.Unlock()
+		if c.Description == "wait-ctx-ok" {
+			return nil
+		}
+		return ctx.Err()
+	case "ignore-ctx":
+		time.Sleep(2500 * time.Millisecond)
 	}
 	return nil
 }
@@ -115,6 +128,12 @@ type testbed struct {
 
 func newTestbed(t *testing.T, m secrets.Map, store dedup.Store, opts ...dispatch.Option) *testbed {
 	t.Helper()
+	return newTestbedTerm(t, m, store, 0, opts...)
+}
+
+// newTestbedTerm is newTestbed with a lease term.
+func newTestbedTerm(t *testing.T, m secrets.Map, store dedup.Store, term time.Duration, opts ...dispatch.Option) *testbed {
+	t.Helper()
 	st := newState()
 	buf := &testlog.Buffer{}
 	log := slog.New(slog.NewJSONHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -123,7 +142,7 @@ func newTestbed(t *testing.T, m secrets.Map, store dedup.Store, opts ...dispatch
 		t.Fatal(err)
 	}
 	src := &source{m: m}
-	p := New(Config{Deps: function.Deps{Secrets: src, Log: log}, Dispatcher: d, Dedup: store})
+	p := New(Config{Deps: function.Deps{Secrets: src, Log: log}, Dispatcher: d, Dedup: store, LeaseTerm: term})
 	return &testbed{p: p, st: st, src: src, log: buf}
 }
 
@@ -444,5 +463,172 @@ func TestDedupConcurrent(t *testing.T) {
 	wg.Wait()
 	if tb.st.count("ch_c") != 1 || handled.Load() != 1 || refused.Load() != 19 {
 		t.Fatalf("ran %d, handled %d, refused %d", tb.st.count("ch_c"), handled.Load(), refused.Load())
+	}
+}
+
+// waitStarted waits for a blocking method to start, or fails with the
+// result of the run that ended instead.
+func waitStarted(t *testing.T, st *state, done <-chan Result) {
+	t.Helper()
+	select {
+	case <-st.started:
+	case res := <-done:
+		t.Fatalf("the method never started: %+v", res)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the method did not start within 30 s")
+	}
+}
+
+// TestLeaseExtendedWhileRunning runs a method for several lease terms: its
+// claim is extended, so a redelivery meanwhile is in progress and never
+// takes the claim over (before, it did after 30 s and the method ran twice).
+func TestLeaseExtendedWhileRunning(t *testing.T) {
+	store, _ := newStore(t)
+	const term = 600 * time.Millisecond
+	tb := newTestbedTerm(t, secrets.Map{}, store, term)
+	body := charge("evt_long", "ch_long", "block")
+	done := make(chan Result, 1)
+	go func() { done <- tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-1"}) }()
+	waitStarted(t, tb.st, done)
+	time.Sleep(3 * term)
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-2"}); res.Outcome != InProgress {
+		t.Fatalf("redelivery three lease terms into the run: %+v", res)
+	}
+	close(tb.st.release)
+	if res := <-done; res.Outcome != Handled {
+		t.Fatalf("the long run: %+v", res)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-3"}); res.Outcome != Duplicate {
+		t.Fatalf("after the run: %+v", res)
+	}
+	if n := tb.st.count("ch_long"); n != 1 {
+		t.Fatalf("ran %d times", n)
+	}
+}
+
+// TestLeaseLostEndsMethod stops the store while a method runs: the claim
+// cannot be extended, so before its lease ends the method's context ends
+// with ErrLeaseLost.
+func TestLeaseLostEndsMethod(t *testing.T) {
+	store, srv := newStore(t)
+	const term = 900 * time.Millisecond
+	tb := newTestbedTerm(t, secrets.Map{}, store, term)
+	done := make(chan Result, 1)
+	start := time.Now()
+	go func() {
+		done <- tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_lost", "ch_lost", "wait-ctx"), RequestID: "req-1"})
+	}()
+	waitStarted(t, tb.st, done)
+	srv.Down()
+	var res Result
+	select {
+	case res = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the method's context did not end when its lease could not be extended")
+	}
+	if took := time.Since(start); took >= term {
+		t.Errorf("the method ran %v, to the end of its lease of %v: another run could have started", took, term)
+	}
+	if res.Outcome != HandlerError || len(tb.st.causes) != 1 || !errors.Is(tb.st.causes[0], ErrLeaseLost) {
+		t.Fatalf("outcome %+v, causes %v", res, tb.st.causes)
+	}
+}
+
+// TestOwnerUniquePerRun runs one event twice at once under the same request
+// id (two invokes of one fixture, a replayed Lambda payload): one runs, the
+// other finds it in progress.
+func TestOwnerUniquePerRun(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	body := charge("evt_same", "ch_same", "block")
+	done := make(chan Result, 1)
+	go func() { done <- tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-same"}) }()
+	waitStarted(t, tb.st, done)
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-same"}); res.Outcome != InProgress {
+		t.Fatalf("second run under the same request id: %+v", res)
+	}
+	close(tb.st.release)
+	if res := <-done; res.Outcome != Handled {
+		t.Fatalf("first run: %+v", res)
+	}
+	if n := tb.st.count("ch_same"); n != 1 {
+		t.Fatalf("ran %d times", n)
+	}
+}
+
+// TestDeadlineKeepsTimeToSettle gives the pipeline a deadline: the method's
+// context ends a tail before it, the outcome is recorded (completed or
+// released) and Handle returns before the deadline.
+func TestDeadlineKeepsTimeToSettle(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	for _, tt := range []struct {
+		description string
+		want, next  Outcome
+	}{
+		{"wait-ctx", HandlerError, Handled}, // failed: released, the retry runs
+		{"wait-ctx-ok", Handled, Duplicate}, // succeeded at the last moment: completed
+	} {
+		id := "evt_" + tt.description
+		deadline := time.Now().Add(3 * time.Second)
+		ctx, cancel := context.WithDeadline(t.Context(), deadline)
+		done := make(chan Result, 1)
+		go func() {
+			done <- tb.p.Handle(ctx, Input{Source: testSource, Body: charge(id, "ch_"+id, tt.description), RequestID: "req-1"})
+		}()
+		waitStarted(t, tb.st, done)
+		res := <-done
+		returned := time.Now()
+		cancel()
+		if res.Outcome != tt.want {
+			t.Fatalf("%s: %+v", tt.description, res)
+		}
+		if !returned.Before(deadline) {
+			t.Fatalf("%s: returned %v after the deadline", tt.description, returned.Sub(deadline))
+		}
+		if left := deadline.Sub(returned); left > function.MaxTail {
+			t.Errorf("%s: returned %v before the deadline: the method's time was cut short", tt.description, left)
+		}
+		if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge(id, "ch_"+id, "ok"), RequestID: "req-2"}); res.Outcome != tt.next {
+			t.Fatalf("%s: the next delivery: %+v, want %s", tt.description, res, tt.next)
+		}
+	}
+}
+
+// TestAbandonedRun gives a deadline to a method that ignores its context:
+// the pipeline answers handler_timeout before the deadline, the claim stays
+// held (and extended) while the method still runs, and is completed when
+// it returns.
+func TestAbandonedRun(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbedTerm(t, secrets.Map{}, store, 600*time.Millisecond)
+	body := charge("evt_slow", "ch_slow", "ignore-ctx")
+	deadline := time.Now().Add(time.Second)
+	ctx, cancel := context.WithDeadline(t.Context(), deadline)
+	defer cancel()
+	res := tb.p.Handle(ctx, Input{Source: testSource, Body: body, RequestID: "req-1"})
+	if res.Outcome != HandlerTimeout || !time.Now().Before(deadline) {
+		t.Fatalf("%+v, %v after the deadline", res, time.Since(deadline))
+	}
+	time.Sleep(time.Second) // past the first lease: kept alive by the abandoned run
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-2"}); res.Outcome != InProgress {
+		t.Fatalf("while the abandoned run goes on: %+v", res)
+	}
+	deadlineDone := time.Now().Add(10 * time.Second)
+	for {
+		res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-3"})
+		if res.Outcome == Duplicate {
+			break
+		}
+		if res.Outcome != InProgress || time.Now().After(deadlineDone) {
+			t.Fatalf("after the abandoned run: %+v", res)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := tb.st.count("ch_slow"); n != 1 {
+		t.Fatalf("ran %d times", n)
+	}
+	if !strings.Contains(tb.log.String(), "an abandoned run returned") {
+		t.Errorf("the abandoned run's end was not logged:\n%s", tb.log)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,6 +25,7 @@ import (
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
 	"stripetask/internal/moto"
+	"stripetask/internal/pipeline"
 	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
@@ -252,11 +254,14 @@ func TestDedupLease(t *testing.T) {
 	}
 }
 
-// TestDedupClaimEndsAtDeadline checks that the lease is the request's
-// deadline: in Lambda, the invocation's.
-func TestDedupClaimEndsAtDeadline(t *testing.T) {
+// TestDedupClaimLease checks the claim a run holds: a lease of one lease
+// term from the claim (extended while the method runs, see the pipeline's
+// tests), not the request's deadline, which a run that ignores its context
+// can outlive; and an owner naming the request but unique to the run.
+func TestDedupClaimLease(t *testing.T) {
 	f := newDedupFixture(t)
 	deadline := time.Now().Add(7 * time.Second).Truncate(time.Millisecond)
+	claimedAt := time.Now()
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
 	body := []byte(`{"id":"evt_dl","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_dl","description":"block"}}}`)
@@ -274,12 +279,13 @@ func TestDedupClaimEndsAtDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lease := out.Item["lease_until"].(*types.AttributeValueMemberN).Value
-	if want := fmt.Sprint(deadline.UnixMilli()); lease != want {
-		t.Errorf("lease_until %s, want the deadline %s", lease, want)
+	lease, _ := strconv.ParseInt(out.Item["lease_until"].(*types.AttributeValueMemberN).Value, 10, 64)
+	if low, high := claimedAt.Add(pipeline.DefaultLeaseTerm).UnixMilli(), time.Now().Add(pipeline.DefaultLeaseTerm).UnixMilli(); lease < low || lease > high {
+		t.Errorf("lease_until %d, want one lease term after the claim, in [%d, %d]", lease, low, high)
 	}
-	if out.Item["kind"].(*types.AttributeValueMemberS).Value != "charge.succeeded" || !strings.HasPrefix(out.Item["owner"].(*types.AttributeValueMemberS).Value, "req-") {
-		t.Errorf("claim lacks type or request id: %v", out.Item)
+	owner := out.Item["owner"].(*types.AttributeValueMemberS).Value
+	if out.Item["kind"].(*types.AttributeValueMemberS).Value != "charge.succeeded" || !strings.HasPrefix(owner, "req-") || !strings.Contains(owner, "/") {
+		t.Errorf("claim lacks type, request id or run: %v", out.Item)
 	}
 	if w := <-done; w.Code != 200 {
 		t.Fatalf("status %d %s", w.Code, w.Body)

@@ -10,7 +10,8 @@
 // 400. The pipeline's outcomes then answer: handled 200 {"status":"handled"},
 // ignored 200 {"status":"ignored"}, duplicate 200 {"status":"duplicate"};
 // malformed, not_event, api_version_mismatch and undecodable_object 400;
-// in_progress 409; handler_error and handler_panic 500; dedup_unavailable,
+// in_progress 409; handler_error, handler_panic and handler_timeout 500;
+// dedup_unavailable,
 // secrets_unavailable and init_failed 503. Stripe retries every non-2xx
 // answer, so exactly what failed is delivered again.
 //
@@ -89,7 +90,7 @@ func Status(o pipeline.Outcome) int {
 		return http.StatusOK
 	case pipeline.InProgress:
 		return http.StatusConflict
-	case pipeline.HandlerError, pipeline.HandlerPanic:
+	case pipeline.HandlerError, pipeline.HandlerPanic, pipeline.HandlerTimeout:
 		return http.StatusInternalServerError
 	case pipeline.DedupUnavailable, pipeline.SecretsUnavailable, pipeline.InitFailed, AuthNotConfigured:
 		return http.StatusServiceUnavailable
@@ -131,6 +132,8 @@ func publicMessage(o pipeline.Outcome, err error) string {
 		return "event is being handled by another invocation; retry later"
 	case pipeline.HandlerError, pipeline.HandlerPanic:
 		return "handler failed"
+	case pipeline.HandlerTimeout:
+		return "handler did not finish in time"
 	case pipeline.DedupUnavailable:
 		return "dedup store unavailable"
 	case pipeline.SecretsUnavailable:
@@ -204,7 +207,11 @@ var (
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	in := pipeline.Input{Source: source, RequestID: h.cfg.RequestID(ctx), Received: h.cfg.Now()}
-	outcome, err := h.authenticate(ctx, w, r, &in)
+	// Loading and refetching secrets end in time for the function's own
+	// answer; the pipeline budgets the rest itself.
+	authCtx, cancel := function.Budget(ctx, in.Received)
+	outcome, err := h.authenticate(authCtx, w, r, &in)
+	cancel()
 	if outcome != "" {
 		h.cfg.Pipeline.Refuse(ctx, in, outcome, err)
 		h.respond(w, outcome, err, in.RequestID)
