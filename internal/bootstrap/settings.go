@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
 	"stripetask/internal/webhookhttp"
@@ -12,11 +13,12 @@ import (
 
 // Settings are the webhook's non-secret settings, from environment variables.
 type Settings struct {
-	// LogLevel is LOG_LEVEL (or Lambda's AWS_LAMBDA_LOG_LEVEL): debug, info,
-	// warn or error. Default info.
+	// LogLevel is LOG_LEVEL or, without it, AWS_LAMBDA_LOG_LEVEL (which
+	// Lambda's advanced logging controls set): trace, debug, info, warn,
+	// error or fatal, in any case. Default info.
 	LogLevel slog.Level
 	// Tolerance is SIGNATURE_TOLERANCE, a Go duration ("300s", "5m") or a
-	// number of seconds. Default 300 s.
+	// number of seconds, between 1 s and 1 h. Default 300 s.
 	Tolerance time.Duration
 	// StrictAPIVersion is STRICT_API_VERSION=true: refuse (400) events whose
 	// api_version differs from stripe-go's instead of warning.
@@ -28,27 +30,47 @@ type Settings struct {
 	// exactly-once; empty means every delivery is dispatched.
 	DedupTable string
 	// SecretsTTL is SECRETS_TTL: how long fetched secrets are served before
-	// they are fetched again. Default 5 minutes.
+	// they are fetched again, between 1 s and 24 h. Default 5 minutes.
 	SecretsTTL time.Duration
 }
+
+// Log levels beyond slog's four, for Lambda's TRACE and FATAL.
+const (
+	LevelTrace = slog.LevelDebug - 4
+	LevelFatal = slog.LevelError + 4
+)
+
+// logLevels are the accepted level names, lower case.
+var logLevels = map[string]slog.Level{
+	"trace": LevelTrace, "debug": slog.LevelDebug, "info": slog.LevelInfo,
+	"warn": slog.LevelWarn, "warning": slog.LevelWarn, "error": slog.LevelError, "fatal": LevelFatal,
+}
+
+// Bounds of the duration settings.
+var (
+	toleranceRange  = [2]time.Duration{time.Second, time.Hour}
+	secretsTTLRange = [2]time.Duration{time.Second, 24 * time.Hour}
+)
 
 // ReadSettings parses the settings; a malformed value is an error naming it.
 func ReadSettings(getenv func(string) string) (Settings, error) {
 	s := Settings{LogLevel: slog.LevelInfo, Tolerance: webhookhttp.DefaultTolerance, SecretsTTL: secrets.DefaultTTL, SecretsID: getenv("SECRETS_ID"), DedupTable: getenv("DEDUP_TABLE")}
-	level := getenv("LOG_LEVEL")
+	name, level := "LOG_LEVEL", getenv("LOG_LEVEL")
 	if level == "" {
-		level = getenv("AWS_LAMBDA_LOG_LEVEL")
+		name, level = "AWS_LAMBDA_LOG_LEVEL", getenv("AWS_LAMBDA_LOG_LEVEL")
 	}
 	if level != "" {
-		if err := s.LogLevel.UnmarshalText([]byte(level)); err != nil {
-			return s, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", level)
+		l, ok := logLevels[strings.ToLower(strings.TrimSpace(level))]
+		if !ok {
+			return s, fmt.Errorf("%s=%q: want trace, debug, info, warn, error or fatal", name, level)
 		}
+		s.LogLevel = l
 	}
 	var err error
-	if s.Tolerance, err = duration(getenv, "SIGNATURE_TOLERANCE", s.Tolerance); err != nil {
+	if s.Tolerance, err = duration(getenv, "SIGNATURE_TOLERANCE", s.Tolerance, toleranceRange); err != nil {
 		return s, err
 	}
-	if s.SecretsTTL, err = duration(getenv, "SECRETS_TTL", s.SecretsTTL); err != nil {
+	if s.SecretsTTL, err = duration(getenv, "SECRETS_TTL", s.SecretsTTL, secretsTTLRange); err != nil {
 		return s, err
 	}
 	if v := getenv("STRICT_API_VERSION"); v != "" {
@@ -61,23 +83,27 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 	return s, nil
 }
 
-// duration reads a positive duration setting: a Go duration ("300s", "5m")
-// or a number of seconds.
-func duration(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
-	v := getenv(name)
+// duration reads a duration setting: a Go duration ("300s", "5m") or a
+// whole number of seconds, within bounds (inclusive).
+func duration(getenv func(string) string, name string, def time.Duration, bounds [2]time.Duration) (time.Duration, error) {
+	v := strings.TrimSpace(getenv(name))
 	if v == "" {
 		return def, nil
 	}
 	d, err := time.ParseDuration(v)
 	if err != nil {
-		secs, err2 := strconv.Atoi(v)
+		secs, err2 := strconv.ParseInt(v, 10, 64)
 		if err2 != nil {
 			return 0, fmt.Errorf("%s=%q: want a duration like 300s or a number of seconds", name, v)
 		}
+		// Compare in seconds: a large count would overflow a Duration.
+		if secs < int64(bounds[0]/time.Second) || secs > int64(bounds[1]/time.Second) {
+			return 0, fmt.Errorf("%s=%q: want between %s and %s", name, v, bounds[0], bounds[1])
+		}
 		d = time.Duration(secs) * time.Second
 	}
-	if d <= 0 {
-		return 0, fmt.Errorf("%s=%q: must be positive", name, v)
+	if d < bounds[0] || d > bounds[1] {
+		return 0, fmt.Errorf("%s=%q: want between %s and %s", name, v, bounds[0], bounds[1])
 	}
 	return d, nil
 }

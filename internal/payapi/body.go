@@ -39,6 +39,11 @@ func (c *call) decode(dst any) error {
 		return &apiError{status: http.StatusUnsupportedMediaType, msg: "Content-Type must be application/json",
 			err: fmt.Errorf("%w: %q", errMediaType, ct)}
 	}
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		// encoding/json decodes null into a struct as "no change": it
+		// would pass as an empty object.
+		return &apiError{status: http.StatusBadRequest, msg: "body must be a JSON object, not null", err: errMalformed}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

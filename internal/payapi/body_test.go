@@ -41,6 +41,8 @@ func TestBody(t *testing.T) {
 		{name: "trailing whitespace", body: valid + " \n\t", status: 201},
 		{name: "an array", body: `[` + valid + `]`, status: 400, error: "JSON object"},
 		{name: "a string", body: `"j@example.com"`, status: 400, error: "JSON object"},
+		{name: "null", body: `null`, status: 400, error: "JSON object, not null"},
+		{name: "null with spaces", body: " null\n", status: 400, error: "JSON object, not null"},
 		{name: "unknown field", body: `{"email":"j@example.com","phone":"+1 555 0100"}`, status: 400, field: "phone", error: "phone"},
 		{name: "empty body", body: "", hdr: []string{"Content-Type", ""}, status: 400, field: "email", error: "required"},
 	}

@@ -188,6 +188,9 @@ func (h *Handler) Warm(ctx context.Context) (pipeline.Outcome, error) {
 		if m[WebhookSecret] == "" && m[BasicAuthSecret] == "" {
 			h.cfg.Log.Error("no webhook authentication configured: set STRIPE_WEBHOOK_SECRET (and/or BASIC_AUTH); every delivery is refused with 503 until then")
 		}
+		if err := checkBasic(m[BasicAuthSecret]); err != nil {
+			h.cfg.Log.Error(err.Error() + "; every delivery is refused with 503 until then")
+		}
 		return nil
 	})
 	if err != nil {
@@ -241,6 +244,10 @@ func (h *Handler) authenticate(ctx context.Context, w http.ResponseWriter, r *ht
 	basic := m[BasicAuthSecret]
 	if len(whsecs) == 0 && basic == "" {
 		return AuthNotConfigured, errors.New("neither STRIPE_WEBHOOK_SECRET nor BASIC_AUTH is set")
+	}
+	if err := checkBasic(basic); err != nil {
+		// A guard that was meant to be there is not: fail closed.
+		return AuthNotConfigured, err
 	}
 	if basic != "" && !basicAuthOK(r, basic) {
 		w.Header().Set("WWW-Authenticate", `Basic realm="stripetask", charset="UTF-8"`)
@@ -315,6 +322,23 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 }
 
+// errBadBasic reports a BASIC_AUTH that is not a credential.
+var errBadBasic = errors.New("BASIC_AUTH is set but is not user:password with both parts non-empty")
+
+// checkBasic checks a BASIC_AUTH value: empty (not used), or user:password
+// with neither part empty. ":" or "user:" would let anyone with an empty
+// password in.
+func checkBasic(v string) error {
+	if v == "" {
+		return nil
+	}
+	user, pass, ok := strings.Cut(v, ":")
+	if !ok || user == "" || pass == "" {
+		return errBadBasic
+	}
+	return nil
+}
+
 // basicAuthOK compares the request's Basic credentials with want
 // ("user:password") in constant time.
 func basicAuthOK(r *http.Request, want string) bool {
@@ -322,9 +346,14 @@ func basicAuthOK(r *http.Request, want string) bool {
 	return ok && secrets.MatchAny(user+":"+pass, want)
 }
 
-// maxSignatures bounds the v1 signatures read from one header. Stripe sends
-// one, or two while a secret is being rolled.
-const maxSignatures = 8
+// inlineSignatures is how many v1 signatures a header holds without an
+// allocation. Stripe sends one, or two while a secret is being rolled; like
+// stripe-go, verify accepts any number (the header's size is bounded by the
+// request's).
+const inlineSignatures = 4
+
+// maxQuoted bounds how much of an unauthenticated header an error quotes.
+const maxQuoted = 24
 
 // verify checks the Stripe-Signature header against body with each signing
 // secret: the timestamp within the tolerance on both sides of now, then the
@@ -338,15 +367,15 @@ func (h *Handler) verify(body []byte, header string, whsecs []string) error {
 		return webhook.ErrNotSigned
 	}
 	var (
-		ts    int64
-		hasTS bool
-		sigs  [maxSignatures][sha256.Size]byte
-		n     int
+		ts     int64
+		hasTS  bool
+		inline [inlineSignatures][sha256.Size]byte
+		sigs   = inline[:0]
 	)
 	for pair := range strings.SplitSeq(header, ",") {
 		k, v, ok := strings.Cut(pair, "=")
 		if !ok || strings.Contains(v, "=") {
-			return fmt.Errorf("%w: %q is not key=value", webhook.ErrInvalidHeader, k)
+			return fmt.Errorf("%w: %s is not key=value", webhook.ErrInvalidHeader, quoteStart(pair))
 		}
 		switch k {
 		case "t":
@@ -357,9 +386,10 @@ func (h *Handler) verify(body []byte, header string, whsecs []string) error {
 			ts, hasTS = sec, true
 		case "v1":
 			// Like stripe-go, skip signatures that are not hex SHA-256.
-			if n < maxSignatures && len(v) == 2*sha256.Size {
-				if _, err := hex.Decode(sigs[n][:], []byte(v)); err == nil {
-					n++
+			var sig [sha256.Size]byte
+			if len(v) == 2*sha256.Size {
+				if _, err := hex.Decode(sig[:], []byte(v)); err == nil {
+					sigs = append(sigs, sig)
 				}
 			}
 		}
@@ -367,7 +397,7 @@ func (h *Handler) verify(body []byte, header string, whsecs []string) error {
 	if !hasTS {
 		return fmt.Errorf("%w: no timestamp", webhook.ErrInvalidHeader)
 	}
-	if n == 0 {
+	if len(sigs) == 0 {
 		// No signature at all: no secret could match, so no refetch.
 		return fmt.Errorf("%w: no v1 signature", webhook.ErrNoValidSignature)
 	}
@@ -380,13 +410,23 @@ func (h *Handler) verify(body []byte, header string, whsecs []string) error {
 	}
 	for _, s := range whsecs {
 		want := webhook.ComputeSignature(signed, body, s)
-		for i := range n {
+		for i := range sigs {
 			if hmac.Equal(want, sigs[i][:]) {
 				return nil
 			}
 		}
 	}
 	return fmt.Errorf("%w: %w (tried %d signing secret(s))", webhook.ErrNoValidSignature, ErrNoMatchingSecret, len(whsecs))
+}
+
+// quoteStart quotes the start of s, at most maxQuoted bytes of it, for an
+// error about an unauthenticated header: a log line never carries a whole
+// header an attacker wrote.
+func quoteStart(s string) string {
+	if len(s) <= maxQuoted {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(s[:maxQuoted]) + fmt.Sprintf("... (%d bytes)", len(s))
 }
 
 func signaturePublic(err error) string {

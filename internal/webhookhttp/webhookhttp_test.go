@@ -169,6 +169,10 @@ func TestStatusCodes(t *testing.T) {
 		{"both, signature missing", secrets.Map{"BASIC_AUTH": basic, "STRIPE_WEBHOOK_SECRET": whsecOld}, "POST", ok, http.Header{"Authorization": {basicHeader(basic)}}, 400, "missing Stripe-Signature", 0, "bad_signature"},
 		{"rotation: second secret", secrets.Map{"STRIPE_WEBHOOK_SECRET": whsecNew + "," + whsecOld}, "POST", ok, signed(ok, whsecOld, clock), 200, "handled", 1, "handled"},
 		{"rotation: two v1 signatures", whsecOnly, "POST", ok, http.Header{"Stripe-Signature": {twoSigs(ok, whsecNew, whsecOld)}}, 200, "handled", 1, "handled"},
+		{"valid signature after 12 others", whsecOnly, "POST", ok, http.Header{"Stripe-Signature": {manySigs(ok, 12)}}, 200, "handled", 1, "handled"},
+		{"basic auth of empty parts", secrets.Map{"BASIC_AUTH": ":"}, "POST", ok, http.Header{"Authorization": {basicHeader(":")}}, 503, "not configured", 0, "auth_not_configured"},
+		{"basic auth without password", secrets.Map{"BASIC_AUTH": "stripe:", "STRIPE_WEBHOOK_SECRET": whsecOld}, "POST", ok, merge(signed(ok, whsecOld, clock), http.Header{"Authorization": {basicHeader("stripe:")}}), 503, "not configured", 0, "auth_not_configured"},
+		{"basic auth without colon", secrets.Map{"BASIC_AUTH": "stripe"}, "POST", ok, nil, 503, "not configured", 0, "auth_not_configured"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,6 +354,18 @@ func basicHeader(userpass string) string {
 	return r.Header.Get("Authorization")
 }
 
+// manySigs returns a header with n wrong v1 signatures and then the right
+// one.
+func manySigs(body []byte, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "t=%d", clock.Unix())
+	for i := range n {
+		fmt.Fprintf(&b, ",v1=%064x", i+1)
+	}
+	_, v, _ := strings.Cut(fixture.Sign(body, whsecOld, clock), ",")
+	return b.String() + "," + v
+}
+
 func twoSigs(body []byte, a, b string) string {
 	sa, sb := fixture.Sign(body, a, clock), fixture.Sign(body, b, clock)
 	_, va, _ := strings.Cut(sa, ",")
@@ -381,7 +397,7 @@ func noSecrets(t *testing.T, m secrets.Map, response, logs string) {
 		if strings.Contains(logs, v) {
 			t.Errorf("log contains secret %s", name)
 		}
-		if _, pass, ok := strings.Cut(v, ":"); ok && strings.Contains(logs+response, pass) {
+		if _, pass, ok := strings.Cut(v, ":"); ok && pass != "" && strings.Contains(logs+response, pass) {
 			t.Errorf("output contains the password of %s", name)
 		}
 	}
@@ -435,5 +451,25 @@ func TestRefetchOnlyForUnmatchedSignatures(t *testing.T) {
 				t.Fatalf("%d refetches, want %d", got, tt.refetches)
 			}
 		})
+	}
+}
+
+// TestUnauthenticatedHeaderNotLogged checks that a malformed Stripe-Signature
+// is quoted in the log only by its start: whoever sends it writes into the
+// function's log otherwise.
+func TestUnauthenticatedHeaderNotLogged(t *testing.T) {
+	f := newFixture(t, secrets.Map{"STRIPE_WEBHOOK_SECRET": whsecOld})
+	body := chargeEvent("ok")
+	payload := "t=1,INJECTED" + strings.Repeat("x", 5000)
+	w := f.do("POST", body, http.Header{"Stripe-Signature": {payload}})
+	if w.Code != 400 {
+		t.Fatalf("status %d", w.Code)
+	}
+	logs := f.log.String()
+	if strings.Contains(logs, strings.Repeat("x", 100)) {
+		t.Fatalf("the header was logged whole: %d bytes of log", len(logs))
+	}
+	if !strings.Contains(logs, "INJECTED") || !strings.Contains(logs, "bytes)") {
+		t.Fatalf("the header's start and length are not logged: %s", logs)
 	}
 }
