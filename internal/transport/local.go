@@ -59,8 +59,9 @@ type Options struct {
 	// invoke mode reports it and fails.
 	Prepare func(r *http.Request) error
 
-	// Log receives the messages of serve mode. It defaults to a text
-	// logger writing to Stderr.
+	// Log receives the messages of serve mode and, in every mode, a line
+	// for each error response the transport makes itself (see
+	// [LambdaHandler]). It defaults to a text logger writing to Stderr.
 	Log *slog.Logger
 
 	// StartLambda runs the handler as an AWS Lambda function; it is called
@@ -78,8 +79,8 @@ type Options struct {
 // program name) direct and returns the process exit code.
 //
 // In AWS Lambda, where AWS_LAMBDA_RUNTIME_API is set, Main ignores args and
-// runs h as the function through [NewLambdaHandler]. Elsewhere it offers
-// two local modes:
+// runs h as the function through a [LambdaHandler] logging to Options.Log.
+// Elsewhere it offers two local modes:
 //
 //	serve [-addr ADDR]   serve h over HTTP at Options.Path until ctx is
 //	                     done or the process receives SIGINT or SIGTERM
@@ -89,14 +90,17 @@ type Options struct {
 //
 // Both modes put a request ID in the request context, see [RequestID]. In
 // serve mode a panic in h is left to net/http, which logs it and drops the
-// connection; in AWS Lambda and invoke mode it becomes a 500 response.
+// connection; in AWS Lambda and invoke mode it becomes a 500 response. The
+// error responses the transport makes itself, such as serve mode's 404 for
+// a path other than Options.Path, are JSON and logged as [LambdaHandler]
+// describes.
 //
 // Main returns 0 on success, including an invocation whose response has an
 // error status, 1 on failure and 2 on usage errors.
 func Main(ctx context.Context, h http.Handler, args []string, opts Options) int {
 	o := opts.withDefaults()
 	if o.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		o.StartLambda(ctx, NewLambdaHandler(h))
+		o.StartLambda(ctx, &LambdaHandler{Handler: h, Log: o.Log})
 		return 0
 	}
 	if len(args) == 0 {
@@ -157,8 +161,8 @@ func (o *Options) usage(w io.Writer) {
 	fmt.Fprintf(w, `Usage:
   %[1]s serve [-addr ADDR]   serve the function over HTTP at %[2]s
                               (default address %[3]s) until interrupted
-  %[1]s invoke FILE          run the API Gateway or function URL event in
-                              FILE ("-" for standard input) through the
+  %[1]s invoke FILE          run the API Gateway, function URL or ALB event
+                              in FILE ("-" for standard input) through the
                               function and print the Lambda response
   %[1]s help                 print this help
 
@@ -192,7 +196,7 @@ func (o *Options) serve(ctx context.Context, h http.Handler, args []string) int 
 		return 1
 	}
 	srv := &http.Server{
-		Handler:           localHandler(h, o.Path),
+		Handler:           localHandler(h, o.Path, o.Log),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -226,15 +230,22 @@ func (o *Options) serve(ctx context.Context, h http.Handler, args []string) int 
 }
 
 // localHandler returns the handler of serve mode: h at path, with a random
-// request ID in each request's context.
-func localHandler(h http.Handler, path string) http.Handler {
+// request ID in each request's context. It answers requests for other paths
+// with a 404 error, logged to log.
+func localHandler(h http.Handler, path string, log *slog.Logger) http.Handler {
 	all := path == "" || path == "/"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := newRequestID()
+		ctx := withRequestID(r.Context(), id)
 		if !all && r.URL.Path != path {
-			writeError(w, http.StatusNotFound, msgNotFound)
+			writeError(ctx, w, log, id, &failure{
+				status: http.StatusNotFound,
+				msg:    msgNotFound,
+				err:    fmt.Errorf("no handler for path %q: serve mode serves %q only", r.URL.Path, path),
+			})
 			return
 		}
-		h.ServeHTTP(w, r.WithContext(withRequestID(r.Context(), newRequestID())))
+		h.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 
@@ -251,7 +262,7 @@ func (o *Options) invoke(ctx context.Context, h http.Handler, args []string) int
 	}
 	var prepareErr error
 	if o.Prepare != nil {
-		h = prepared(h, o.Prepare, &prepareErr)
+		h = prepared(h, o.Prepare, o.Log, &prepareErr)
 	}
 
 	ctx, cancel := context.WithTimeout(ctx, invokeTimeout)
@@ -260,7 +271,8 @@ func (o *Options) invoke(ctx context.Context, h http.Handler, args []string) int
 		AwsRequestID:       newUUID(),
 		InvokedFunctionArn: "arn:aws:lambda:local:000000000000:function:" + o.Name,
 	})
-	out, err := NewLambdaHandler(h).Invoke(ctx, payload)
+	l := &LambdaHandler{Handler: h, Log: o.Log}
+	out, err := l.Invoke(ctx, payload)
 	if err == nil && prepareErr != nil {
 		err = fmt.Errorf("preparing request: %w", prepareErr)
 	}
@@ -295,12 +307,17 @@ func (o *Options) readEvent(name string) ([]byte, error) {
 
 // prepared returns a handler that applies prepare to each request before
 // passing it to h. If prepare fails, the handler records the error in *errp
-// and responds with a 500 error.
-func prepared(h http.Handler, prepare func(*http.Request) error, errp *error) http.Handler {
+// and responds with a 500 error, logged to log.
+func prepared(h http.Handler, prepare func(*http.Request) error, log *slog.Logger, errp *error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := prepare(r); err != nil {
 			*errp = err
-			writeError(w, http.StatusInternalServerError, msgInternal)
+			ctx := r.Context()
+			writeError(ctx, w, log, RequestID(ctx), &failure{
+				status: http.StatusInternalServerError,
+				msg:    msgInternal,
+				err:    fmt.Errorf("preparing request: %w", err),
+			})
 			return
 		}
 		h.ServeHTTP(w, r)

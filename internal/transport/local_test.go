@@ -55,9 +55,9 @@ func TestMainServe(t *testing.T) {
 		requests: []request{
 			{"POST", "/webhook", 200, `{"body":"{}","method":"POST","path":"/webhook","requestID":"`},
 			{"GET", "/webhook", 200, `{"body":"","method":"GET","path":"/webhook","requestID":"`},
-			{"POST", "/other", 404, `{"error":"not found"}`},
-			{"POST", "/webhook/x", 404, `{"error":"not found"}`},
-			{"GET", "/", 404, `{"error":"not found"}`},
+			{"POST", "/other", 404, `{"error":"not found","request_id":"`},
+			{"POST", "/webhook/x", 404, `{"error":"not found","request_id":"`},
+			{"GET", "/", 404, `{"error":"not found","request_id":"`},
 		},
 	}, {
 		name: "everywhere",
@@ -231,7 +231,7 @@ func TestMainInvoke(t *testing.T) {
 		stdin:  `{"version":"2.0","rawPath":"/x","body":"!!","isBase64Encoded":true,"requestContext":{"http":{"method":"POST"}}}`,
 		code:   0,
 		status: 400,
-		body:   `{"error":"request body is not valid base64"}`,
+		body:   `{"error":"request body is not valid base64","request_id":"`,
 	}, {
 		name:       "prepare error",
 		args:       []string{"invoke", event},

@@ -13,9 +13,11 @@ type requestIDKey struct{}
 // RequestID returns the request ID carried by ctx, or "" if there is none.
 //
 // Requests served through this package always carry one: in AWS Lambda it is
-// the API Gateway request ID (requestContext.requestId) or, failing that, the
-// Lambda invocation's AwsRequestID; in the local server it is a random
-// 16-character hexadecimal string.
+// the API Gateway or function URL request ID (requestContext.requestId) or,
+// failing that, the Lambda invocation's AwsRequestID, which is always the
+// case for ALB events since they carry none; in the local server it is a
+// random 16-character hexadecimal string. The error responses the transport
+// makes itself carry it too, as request_id.
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestIDKey{}).(string)
 	return id

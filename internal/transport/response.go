@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -82,12 +84,18 @@ func (w *responseWriter) WriteString(s string) (int, error) {
 }
 
 // serve runs h. If h panics, serve discards whatever h wrote and responds
-// with a 500 error instead.
-func (w *responseWriter) serve(h http.Handler, r *http.Request) {
+// with a 500 error instead, which it logs to log with the stack (except for
+// http.ErrAbortHandler, which net/http too treats as a deliberate abort).
+func (w *responseWriter) serve(log *slog.Logger, h http.Handler, r *http.Request) {
 	defer func() {
-		if recover() != nil {
+		if v := recover(); v != nil {
+			var stack []byte
+			if v != http.ErrAbortHandler {
+				stack = debug.Stack()
+			}
 			*w = responseWriter{head: w.head}
-			writeError(w, http.StatusInternalServerError, msgInternal)
+			ctx := r.Context()
+			writeError(ctx, w, log, RequestID(ctx), panicked(v, stack))
 		}
 	}()
 	h.ServeHTTP(w, r)
@@ -201,12 +209,4 @@ func isText(contentType string) bool {
 // body.
 func bodyAllowed(status int) bool {
 	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
-}
-
-// writeError writes a JSON error response {"error": msg}; msg must be a JSON
-// string literal.
-func writeError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	fmt.Fprintf(w, `{"error":%s}`, msg)
 }

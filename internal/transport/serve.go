@@ -6,9 +6,9 @@ import (
 	"encoding/base64"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"strings"
 
@@ -16,64 +16,67 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
-// Error messages of the responses the adapter produces itself. They are
-// JSON string literals, ready to be embedded in {"error": ...}.
-const (
-	msgBadBase64 = `"request body is not valid base64"`
-	msgInternal  = `"internal error"`
-	msgNotFound  = `"not found"`
-)
-
 // ServeV2 serves an API Gateway HTTP API request in payload format 2.0 (the
 // format Lambda function URLs use too) with h and returns h's response in
 // the same format. e must not be nil.
 //
 // The request seen by h carries ctx, and so its deadline, and the request ID
-// reported by [RequestID]. Failures become HTTP responses rather than errors:
-// a body flagged as base64 that does not decode yields a 400 response, and a
-// panic in h is recovered and yields a 500 response, so that one bad request
-// cannot crash the function. The error result lets ServeV2 have the shape of
-// a typed Lambda handler; it is always nil.
+// reported by [RequestID]. A header that e spells in several ways is merged
+// as the package documentation describes. Failures become HTTP responses
+// rather than errors: a body flagged as base64 that does not decode yields a
+// 400 response, and a panic in h is recovered and yields a 500 response, so
+// that one bad request cannot crash the function. Both are logged as JSON to
+// os.Stderr; see [LambdaHandler] for their form and for choosing the logger.
+// The error result lets ServeV2 have the shape of a typed Lambda handler; it
+// is always nil.
 func ServeV2(ctx context.Context, h http.Handler, e *events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
-	w := &responseWriter{head: e.RequestContext.HTTP.Method == http.MethodHead}
-	if r, err := newRequestV2(ctx, e); err != nil {
-		writeError(w, http.StatusBadRequest, msgBadBase64)
-	} else {
-		w.serve(h, r)
-	}
-	return w.v2(), nil
+	return serveV2(ctx, h, nil, e), nil
 }
 
 // ServeV1 serves an API Gateway REST API request (payload format 1.0) with h
 // and returns h's response in the same format. e must not be nil.
 //
-// ServeV1 handles context, request IDs and failures as [ServeV2] does; its
-// error result is always nil.
+// ServeV1 handles context, request IDs, headers and failures as [ServeV2]
+// does; its error result is always nil. Headers present in
+// e.MultiValueHeaders are taken from there, and e.Headers only supplies the
+// headers that e.MultiValueHeaders lacks, under any spelling.
 func ServeV1(ctx context.Context, h http.Handler, e *events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error) {
-	w := &responseWriter{head: e.HTTPMethod == http.MethodHead}
-	if r, err := newRequestV1(ctx, e); err != nil {
-		writeError(w, http.StatusBadRequest, msgBadBase64)
-	} else {
-		w.serve(h, r)
-	}
-	return w.v1(), nil
+	return serveV1(ctx, h, nil, e), nil
 }
 
-// newRequestV2 translates a payload format 2.0 event into an http.Request.
-func newRequestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http.Request, error) {
+// serveV2 implements ServeV2, logging to log (nil: the default logger).
+func serveV2(ctx context.Context, h http.Handler, log *slog.Logger, e *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
+	id := requestID(ctx, e.RequestContext.RequestID)
+	w := &responseWriter{head: e.RequestContext.HTTP.Method == http.MethodHead}
+	if r, err := newRequestV2(ctx, e, id); err != nil {
+		writeError(ctx, w, log, id, badBase64(err))
+	} else {
+		w.serve(log, h, r)
+	}
+	return w.v2()
+}
+
+// serveV1 implements ServeV1, logging to log (nil: the default logger).
+func serveV1(ctx context.Context, h http.Handler, log *slog.Logger, e *events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
+	id := requestID(ctx, e.RequestContext.RequestID)
+	w := &responseWriter{head: e.HTTPMethod == http.MethodHead}
+	if r, err := newRequestV1(ctx, e, id); err != nil {
+		writeError(ctx, w, log, id, badBase64(err))
+	} else {
+		w.serve(log, h, r)
+	}
+	return w.v1()
+}
+
+// newRequestV2 translates a payload format 2.0 event into an http.Request
+// with the request ID id.
+func newRequestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest, id string) (*http.Request, error) {
 	body, n, err := newBody(e.Body, e.IsBase64Encoded)
 	if err != nil {
 		return nil, err
 	}
 	rc := &e.RequestContext
-	header := make(http.Header, len(e.Headers)+1)
-	vals := make([]string, len(e.Headers))
-	i := 0
-	for k, v := range e.Headers {
-		vals[i] = v
-		addHeader(header, canonicalKey(k), vals[i:i+1:i+1])
-		i++
-	}
+	header := headerV2(e.Headers)
 	if len(e.Cookies) > 0 {
 		header.Add("Cookie", strings.Join(e.Cookies, "; "))
 	}
@@ -88,47 +91,43 @@ func newRequestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest) (*http
 		Body:          body,
 		ContentLength: n,
 	}
-	return finishRequest(ctx, &r, rc.HTTP.Protocol, rc.DomainName, rc.HTTP.SourceIP, rc.RequestID), nil
+	return finishRequest(ctx, &r, rc.HTTP.Protocol, rc.DomainName, rc.HTTP.SourceIP, id), nil
 }
 
-// newRequestV1 translates a payload format 1.0 event into an http.Request.
-func newRequestV1(ctx context.Context, e *events.APIGatewayProxyRequest) (*http.Request, error) {
+// newRequestV1 translates a payload format 1.0 event into an http.Request
+// with the request ID id.
+func newRequestV1(ctx context.Context, e *events.APIGatewayProxyRequest, id string) (*http.Request, error) {
 	body, n, err := newBody(e.Body, e.IsBase64Encoded)
 	if err != nil {
 		return nil, err
 	}
 	rc := &e.RequestContext
-	header := make(http.Header, max(len(e.MultiValueHeaders), len(e.Headers))+1)
-	for k, vs := range e.MultiValueHeaders {
-		addHeader(header, canonicalKey(k), vs)
-	}
-	// API Gateway repeats the last value of each header in Headers; use it
-	// only for headers that MultiValueHeaders lacks.
-	vals := make([]string, len(e.Headers))
-	i := 0
-	for k, v := range e.Headers {
-		ck := canonicalKey(k)
-		if _, ok := header[ck]; ok {
-			continue
-		}
-		vals[i] = v
-		header[ck] = vals[i : i+1 : i+1]
-		i++
-	}
 	r := http.Request{
 		Method:        e.HTTPMethod,
 		URL:           newURL(e.Path, queryV1(e.MultiValueQueryStringParameters, e.QueryStringParameters)),
-		Header:        header,
+		Header:        headerV1(e.MultiValueHeaders, e.Headers),
 		Body:          body,
 		ContentLength: n,
 	}
-	return finishRequest(ctx, &r, rc.Protocol, rc.DomainName, rc.Identity.SourceIP, rc.RequestID), nil
+	return finishRequest(ctx, &r, rc.Protocol, rc.DomainName, rc.Identity.SourceIP, id), nil
+}
+
+// requestID returns the request ID of an event whose own request ID is
+// eventID: eventID, or failing that the Lambda invocation's AwsRequestID.
+func requestID(ctx context.Context, eventID string) string {
+	if eventID != "" {
+		return eventID
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		return lc.AwsRequestID
+	}
+	return ""
 }
 
 // finishRequest fills in the fields of r that do not depend on the payload
-// format and returns a copy of r that carries ctx and the request ID.
+// format and returns a copy of r that carries ctx and the request ID id.
 // Like net/http's server, it moves the Host header to r.Host.
-func finishRequest(ctx context.Context, r *http.Request, proto, domain, sourceIP, requestID string) *http.Request {
+func finishRequest(ctx context.Context, r *http.Request, proto, domain, sourceIP, id string) *http.Request {
 	r.Proto, r.ProtoMajor, r.ProtoMinor = "HTTP/1.1", 1, 1
 	if major, minor, ok := http.ParseHTTPVersion(proto); ok {
 		r.Proto, r.ProtoMajor, r.ProtoMinor = proto, major, minor
@@ -144,43 +143,7 @@ func finishRequest(ctx context.Context, r *http.Request, proto, domain, sourceIP
 		r.RemoteAddr = net.JoinHostPort(sourceIP, "0")
 	}
 	r.RequestURI = r.URL.RequestURI()
-	if requestID == "" {
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			requestID = lc.AwsRequestID
-		}
-	}
-	return r.WithContext(withRequestID(ctx, requestID))
-}
-
-// lowerCanonical maps the lower-case header names API Gateway sends with
-// every webhook to their canonical form. net/textproto interns the most
-// common names itself; these it would allocate for on every request.
-var lowerCanonical = map[string]string{
-	"stripe-signature":  "Stripe-Signature",
-	"x-amzn-trace-id":   "X-Amzn-Trace-Id",
-	"x-forwarded-port":  "X-Forwarded-Port",
-	"x-forwarded-proto": "X-Forwarded-Proto",
-	"idempotency-key":   "Idempotency-Key",
-	"authorization":     "Authorization",
-	"origin":            "Origin",
-}
-
-// canonicalKey returns the canonical form of header name k.
-func canonicalKey(k string) string {
-	if ck, ok := lowerCanonical[k]; ok {
-		return ck
-	}
-	return textproto.CanonicalMIMEHeaderKey(k)
-}
-
-// addHeader adds the values vs under the canonical key ck, which events may
-// spell in several cases.
-func addHeader(h http.Header, ck string, vs []string) {
-	if prev, ok := h[ck]; ok {
-		h[ck] = append(prev[:len(prev):len(prev)], vs...)
-		return
-	}
-	h[ck] = vs
+	return r.WithContext(withRequestID(ctx, id))
 }
 
 // stripStage removes the leading /stage from an HTTP API rawPath, which
