@@ -1,6 +1,9 @@
 # Stripetask: `make run` to try it locally, `make test` to check everything.
-# Tools the project needs are installed into ./bin by `make tools`, from the
-# Go module proxy at pinned versions; nothing else needs installing.
+# `make tools` (a prerequisite of both) provides the tools the project needs,
+# at pinned versions, in ./bin: stripe-mock and aws-lambda-rie from the Go
+# module proxy; moto_server and cfn-lint from PATH when they are there, else
+# pip-installed from PyPI into a Python virtual environment ./bin/venv
+# (scripts/python-tools; needs python3 with venv and pip).
 
 SHELL := bash
 GO ?= go
@@ -12,6 +15,25 @@ STRIPE_MOCK_VERSION := v0.203.0
 # inside its container: make test runs the bootstraps under it.
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 BENCHSTAT_VERSION := v0.0.0-20260908200009-22c9c6c9d4da
+# The Python tools of the tests, when not on PATH: moto_server (AWS APIs)
+# and cfn-lint with the SAM translator (template.yaml).
+MOTO_VERSION := 5.2.1
+CFN_LINT_VERSION := 1.51.0
+SAM_TRANSLATOR_VERSION := 1.110.0
+PYTHON ?= python3
+
+# Where `make run` and `make run-pay` listen, and where `make send` posts.
+# Loopback by default: the local modes run with test credentials published
+# in the README. `make run HOST=0.0.0.0` opts into every interface. HOST is
+# taken from make's command line only, not from the environment, where some
+# shells export HOST as the machine's name.
+HOST := 127.0.0.1
+PORT ?= 3000
+PAY_PORT ?= 3001
+# host:port, with an IPv6 host in brackets.
+hostport = $(if $(findstring :,$(1)),[$(1)]:$(2),$(1):$(2))
+# The host `make send` posts to: HOST, or loopback when HOST is a wildcard.
+SEND_HOST := $(or $(filter-out 0.0.0.0 ::,$(HOST)),127.0.0.1)
 
 # The signing secret of the local modes and of the fixtures in events/.
 # It signs nothing real: production reads STRIPE_WEBHOOK_SECRET from secrets.
@@ -21,19 +43,26 @@ LOCAL_WEBHOOK_SECRET := whsec_stripetask_local_test_secret_0123456789
 LAMBDA_ENV := CGO_ENABLED=0 GOOS=linux GOARCH=arm64
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: all run run-pay test lint lint-template tools events bench build register clean help
+.PHONY: all run run-pay send test lint lint-template tools python-tools events resign-fixtures bench build register clean help
 
 all: test
 
 help:
-	@echo "make run     local webhook on :3000 (stripe-mock if STRIPE_KEY is unset)"
+	@echo "make run     local webhook on $(call hostport,$(HOST),$(PORT)) (HOST, PORT; stripe-mock if STRIPE_KEY is unset)"
 	@echo "make test    gofmt, go vet, go test -race ./..."
-	@echo "make events  re-sign the fixtures in events/ with the local secret"
+	@echo "make tools   stripe-mock, aws-lambda-rie, moto_server, cfn-lint into ./bin (the last two unless on PATH)"
+	@echo "make run-pay local payments API on $(call hostport,$(HOST),$(PAY_PORT)) (HOST, PAY_PORT)"
+	@echo "make send EVENT=charge.succeeded   sign a fixture afresh and POST it to make run (EVENT=path/to/fixture.json too)"
+	@echo "make events  re-signed copies of the fixtures in build/events/ (events/ is left as it is)"
 	@echo "make bench   runtime vs hand-written baseline, as ratios (benchstat)"
 	@echo "make build   Lambda bootstrap binaries under build/"
 	@echo "make register  create/update the Stripe webhook endpoint for the deployed stack"
 
-tools: $(BIN)/stripe-mock $(BIN)/aws-lambda-rie
+tools: $(BIN)/stripe-mock $(BIN)/aws-lambda-rie python-tools
+
+# moto_server and cfn-lint: from PATH, else a venv under ./bin (see the top).
+python-tools:
+	@PYTHON=$(PYTHON) ./scripts/python-tools $(BIN) "moto[server]==$(MOTO_VERSION)" "cfn-lint==$(CFN_LINT_VERSION)" "aws-sam-translator==$(SAM_TRANSLATOR_VERSION)"
 
 $(BIN)/stripe-mock:
 	GOBIN=$(BIN) $(GO) install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION)
@@ -45,10 +74,17 @@ $(BIN)/benchstat:
 	GOBIN=$(BIN) $(GO) install golang.org/x/perf/cmd/benchstat@$(BENCHSTAT_VERSION)
 
 run: tools
-	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local webhook :3000
+	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local webhook $(call hostport,$(HOST),$(PORT))
 
 run-pay: tools
-	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local pay :3001
+	LOCAL_WEBHOOK_SECRET=$(LOCAL_WEBHOOK_SECRET) ./scripts/run-local pay $(call hostport,$(HOST),$(PAY_PORT))
+
+# Sends a fixture to `make run` (same HOST and PORT), signed afresh with the
+# secret make run uses: STRIPE_WEBHOOK_SECRET if set, else the local one.
+send:
+	@[ -n "$(EVENT)" ] || { echo "usage: make send EVENT=charge.succeeded   (an events/ fixture's name, or EVENT=path/to/fixture.json)" >&2; exit 2; }
+	@$(GO) build -o build/local/send ./cmd/send
+	@STRIPE_WEBHOOK_SECRET="$${STRIPE_WEBHOOK_SECRET:-$(LOCAL_WEBHOOK_SECRET)}" build/local/send -url http://$(call hostport,$(SEND_HOST),$(PORT))/webhook "$(EVENT)"
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -57,15 +93,23 @@ lint:
 
 # cfn-lint 1.x with the SAM translator validates template.yaml; warnings fail.
 # (make test runs it too, as TestCfnLint.)
-lint-template:
-	@command -v cfn-lint >/dev/null || { echo 'cfn-lint not found: pip install "cfn-lint>=1"'; exit 1; }
+lint-template: python-tools
 	cfn-lint template.yaml
 
 test: tools lint
 	$(GO) test -race -count=1 -timeout 5m ./...
 
+# The webhook fixtures, freshly signed with the local secret, as copies in
+# build/events/ (same layout); events/ itself is left as it is.
+WEBHOOK_FIXTURES = $$(find events -name '*.json' -not -path 'events/pay/*' | sort)
 events:
-	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) $$(find events -name '*.json' -not -path 'events/pay/*' | sort)
+	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) -o build $(WEBHOOK_FIXTURES)
+	@echo "re-signed copies are in build/events/ (events/ is unchanged), e.g.: sam local invoke WebhookFunction -e build/events/charge.succeeded.json --env-vars env.json"
+
+# Maintainers only, after editing a committed fixture's body: re-sign
+# events/ in place (this changes tracked files).
+resign-fixtures:
+	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) -w $(WEBHOOK_FIXTURES)
 
 # Benchmarks: the full webhook path against a hand-written baseline in the
 # same run. Each round runs every benchmark once, so baseline and runtime

@@ -26,7 +26,7 @@ import (
 // with (the Makefile passes it to `make events`).
 const localTestSecret = "whsec_stripetask_local_test_secret_0123456789"
 
-const resignHint = "re-sign the fixtures with `make events`"
+const resignHint = "re-sign the fixtures in place with `make resign-fixtures`"
 
 // requiredTypes are the event types that must each have a payload 2.0
 // fixture named <type>.json at the top of the directory.

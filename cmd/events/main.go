@@ -1,15 +1,29 @@
-// Command events re-signs the webhook fixtures under events/ in place.
+// Command events re-signs the webhook fixtures under events/ with a fresh
+// Stripe-Signature, writing re-signed copies elsewhere (-o) or, when asked,
+// rewriting the files in place (-w).
 //
 // Usage:
 //
-//	go run ./cmd/events [-secret whsec_...] [-time unix] FILE|DIR...
+//	go run ./cmd/events [-secret whsec_...] [-time unix] -o DIR FILE|DIR...
+//	go run ./cmd/events [-secret whsec_...] [-time unix] -w FILE|DIR...
 //
 // Each FILE is a Lambda event (API Gateway HTTP API payload 2.0, Lambda
 // function URL, or API Gateway REST API payload 1.0) whose body is a Stripe
 // event. Its Stripe-Signature header is recomputed with the signing secret
-// at the given time (default: now), the request time in requestContext is
-// set to the same instant, and the file is rewritten. The body is left byte
-// for byte as it was. A DIR argument stands for every *.json file below it.
+// at the given time (default: now) and the request time in requestContext
+// is set to the same instant. The body is left byte for byte as it was. A
+// DIR argument stands for every *.json file below it.
+//
+// Exactly one of -o and -w says where the result goes:
+//
+//	-o DIR   write the re-signed copy of FILE to DIR/FILE, FILE's path
+//	         relative to the working directory, so the layout is mirrored:
+//	         `-o build events/rest-api/charge.succeeded.json` writes
+//	         build/events/rest-api/charge.succeeded.json. FILE is left as it
+//	         is. This is what `make events` does (into build/events/).
+//	-w       rewrite each FILE in place (atomically; an unchanged file is not
+//	         touched). Only for maintainers who edited a committed fixture's
+//	         body: it changes tracked files (`make resign-fixtures`).
 //
 // The default secret is the local test secret the fixture tests verify
 // against; real endpoint secrets must never be committed.
@@ -58,9 +72,12 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	// secret, and so that an explicit empty -secret is an error.
 	secret := fl.String("secret", "", "Stripe webhook signing secret, whsec_... (default: the local test secret)")
 	unix := fl.Int64("time", 0, "signature timestamp in Unix seconds (default: now)")
+	outDir := fl.String("o", "", "write the re-signed copy of each FILE to `DIR`/FILE (the fixtures are left as they are)")
+	inPlace := fl.Bool("w", false, "rewrite each FILE in place (changes the fixtures)")
 	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/events [-secret whsec_...] [-time unix] FILE|DIR...\n\n"+
-			"Re-signs Stripe webhook fixtures (Lambda event JSON) in place.\n\n")
+		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/events [-secret whsec_...] [-time unix] -o DIR FILE|DIR...\n"+
+			"       go run ./cmd/events [-secret whsec_...] [-time unix] -w FILE|DIR...\n\n"+
+			"Re-signs Stripe webhook fixtures (Lambda event JSON): copies into DIR (-o), or in place (-w).\n\n")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -69,12 +86,25 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 		}
 		return fmt.Errorf("%w: %w", errUsage, err)
 	}
+	outSet := false
+	secretSet := false
+	fl.Visit(func(f *flag.Flag) {
+		outSet = outSet || f.Name == "o"
+		secretSet = secretSet || f.Name == "secret"
+	})
+	switch {
+	case outSet && *inPlace:
+		return fmt.Errorf("%w: -o and -w exclude each other", errUsage)
+	case outSet && strings.TrimSpace(*outDir) == "":
+		return fmt.Errorf("%w: -o is empty", errUsage)
+	case !outSet && !*inPlace:
+		fl.Usage()
+		return fmt.Errorf("%w: say where the re-signed fixtures go: -o DIR for copies, or -w to rewrite them in place", errUsage)
+	}
 	if fl.NArg() == 0 {
 		fl.Usage()
 		return fmt.Errorf("%w: no fixture files given", errUsage)
 	}
-	secretSet := false
-	fl.Visit(func(f *flag.Flag) { secretSet = secretSet || f.Name == "secret" })
 	switch {
 	case !secretSet:
 		*secret = fixture.LocalSecret
@@ -95,17 +125,56 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	}
 	failed := 0
 	for _, name := range files {
-		if err := resignFile(name, *secret, at); err != nil {
+		dest := name
+		if outSet {
+			if dest, err = mirror(*outDir, name); err != nil {
+				fmt.Fprintf(stderr, "events: %v\n", err)
+				failed++
+				continue
+			}
+		}
+		if err := resignFile(name, dest, *secret, at); err != nil {
 			fmt.Fprintf(stderr, "events: %v\n", err)
 			failed++
 			continue
 		}
-		fmt.Fprintf(stdout, "signed %s (t=%d)\n", name, at.Unix())
+		if outSet {
+			fmt.Fprintf(stdout, "signed %s -> %s (t=%d)\n", name, dest, at.Unix())
+		} else {
+			fmt.Fprintf(stdout, "signed %s in place (t=%d)\n", name, at.Unix())
+		}
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d fixtures not signed", failed, len(files))
 	}
 	return nil
+}
+
+// mirror returns where -o dir puts the copy of name: dir/name, with name
+// taken relative to the working directory. A name outside the working
+// directory, or a destination that is name itself, is an error.
+func mirror(dir, name string) (string, error) {
+	abs, err := filepath.Abs(name)
+	if err != nil {
+		return "", err
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(wd, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s: outside the working directory, so -o cannot mirror its path", name)
+	}
+	dest := filepath.Join(dir, rel)
+	destAbs, err := filepath.Abs(dest)
+	if err != nil {
+		return "", err
+	}
+	if destAbs == abs {
+		return "", fmt.Errorf("%s: -o %s would overwrite the fixture itself; use -w to rewrite in place", name, dir)
+	}
+	return dest, nil
 }
 
 // expand replaces each directory argument by the *.json files below it, in
@@ -137,33 +206,37 @@ func expand(args []string) ([]string, error) {
 	return files, nil
 }
 
-// resignFile re-signs one fixture and replaces the file atomically. A file
-// whose content would not change is left untouched.
-func resignFile(name, secret string, at time.Time) error {
-	old, err := os.ReadFile(name)
+// resignFile re-signs the fixture name and writes the result to dest (name
+// itself for -w) atomically, creating dest's directory. A destination whose
+// content would not change is left untouched.
+func resignFile(name, dest, secret string, at time.Time) error {
+	info, err := os.Stat(name)
 	if err != nil {
 		return err
 	}
-	updated, err := fixture.Resign(old, secret, at)
+	src, err := os.ReadFile(name)
+	if err != nil {
+		return err
+	}
+	updated, err := fixture.Resign(src, secret, at)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	if bytes.Equal(old, updated) {
+	if old, err := os.ReadFile(dest); err == nil && bytes.Equal(old, updated) {
 		return nil
 	}
-	if err := writeFileAtomic(name, updated); err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if err := os.MkdirAll(filepath.Dir(dest), 0o755); err != nil {
+		return fmt.Errorf("%s: %w", dest, err)
+	}
+	if err := writeFileAtomic(dest, updated, info.Mode().Perm()); err != nil {
+		return fmt.Errorf("%s: %w", dest, err)
 	}
 	return nil
 }
 
 // writeFileAtomic writes data to a temporary file next to name and renames
-// it over name, keeping name's permission bits.
-func writeFileAtomic(name string, data []byte) (err error) {
-	info, err := os.Stat(name)
-	if err != nil {
-		return fmt.Errorf("stat: %w", err)
-	}
+// it over name, with permission bits perm.
+func writeFileAtomic(name string, data []byte, perm fs.FileMode) (err error) {
 	tmp, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*.tmp")
 	if err != nil {
 		return fmt.Errorf("create temporary file: %w", err)
@@ -177,7 +250,7 @@ func writeFileAtomic(name string, data []byte) (err error) {
 		_ = tmp.Close()
 		return fmt.Errorf("write temporary file: %w", err)
 	}
-	if err := tmp.Chmod(info.Mode().Perm()); err != nil {
+	if err := tmp.Chmod(perm); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("chmod temporary file: %w", err)
 	}

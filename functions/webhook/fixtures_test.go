@@ -61,7 +61,7 @@ func TestFixturesAfterMakeEvents(t *testing.T) {
 	if err != nil || len(files) < 15 {
 		t.Fatalf("copying fixtures: %v (%d files)", err, len(files))
 	}
-	cmd := exec.Command("go", append([]string{"run", "../../cmd/events", "-secret", secret}, files...)...)
+	cmd := exec.Command("go", append([]string{"run", "../../cmd/events", "-w", "-secret", secret}, files...)...)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("cmd/events: %v\n%s", err, out)
 	}

@@ -78,6 +78,14 @@ func Webhook[H any, P interface {
 		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
 		return 1
 	}
+	// Local development: `invoke` without STRIPE_KEY gets a stripe-mock for
+	// the invocation (see localstripe.go); never in Lambda or `serve`.
+	p, stopStripe, err := localStripe(ctx, "webhook", p)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "webhook %v\n", err)
+		return 1
+	}
+	defer stopStripe()
 	src, err := Secrets(ctx, settings, p.Environ, log)
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)

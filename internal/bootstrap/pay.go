@@ -21,6 +21,14 @@ func Pay(ctx context.Context, p Process) int {
 		return 1
 	}
 	log := NewLogger(p.Stderr, settings.LogLevel)
+	// Local development: `invoke` without STRIPE_KEY gets a stripe-mock for
+	// the invocation (see localstripe.go); never in Lambda or `serve`.
+	p, stopStripe, err := localStripe(ctx, "pay", p)
+	if err != nil {
+		fmt.Fprintf(p.Stderr, "pay %v\n", err)
+		return 1
+	}
+	defer stopStripe()
 	src, err := Secrets(ctx, settings, p.Environ, log)
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "pay: %v\n", err)

@@ -1,6 +1,8 @@
 // Package deploycheck has no code: its tests hold the deployment files at
 // the repository's root (template.yaml, env.json and the Makefile's build
-// targets) to the code they deploy.
+// targets) to the code they deploy, and the local-development targets and
+// scripts (`make tools`, `make run`, `make run-pay`, `make send`, `make
+// events`; scripts/) to what the README promises (local_test.go).
 package deploycheck
 
 import (
@@ -14,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"stripetask/internal/devtools"
 	"stripetask/internal/payapi"
 )
 
@@ -179,9 +182,9 @@ func globalVariables(t *testing.T, tpl samTemplate) map[string]yaml.Node {
 // TestCfnLint runs cfn-lint (1.x, with the SAM translator) on the template:
 // no errors and no warnings.
 func TestCfnLint(t *testing.T) {
-	bin, err := exec.LookPath("cfn-lint")
+	bin, err := devtools.Find("cfn-lint")
 	if err != nil {
-		t.Fatal(`cfn-lint not found: install it with pip install "cfn-lint>=1"`)
+		t.Fatalf("cfn-lint (1.x, with the SAM translator) checks template.yaml: %v (it uses cfn-lint from PATH, or installs it into ./bin/venv with pip)", err)
 	}
 	cmd := exec.Command(bin, "template.yaml")
 	cmd.Dir = root

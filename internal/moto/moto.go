@@ -3,8 +3,10 @@
 // SDK at it with the SDK's standard settings (AWS_ENDPOINT_URL), so the code
 // under test is configured exactly as in Lambda.
 //
-// When moto_server is not installed the test fails, saying how to install
-// it; it never skips.
+// moto_server is found in <repo>/bin (where `make tools` links it when it
+// installs moto into a project-local Python virtual environment), then on
+// PATH. When it is missing the test fails, saying to run `make tools`; it
+// never skips.
 package moto
 
 import (
@@ -20,6 +22,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"stripetask/internal/devtools"
 )
 
 // Server is a moto_server process that can be stopped and started again on
@@ -39,9 +43,9 @@ type Server struct {
 // IAM after three requests.
 func Start(tb testing.TB, env ...string) *Server {
 	tb.Helper()
-	bin, err := exec.LookPath("moto_server")
+	bin, err := devtools.Find("moto_server")
 	if err != nil {
-		tb.Fatalf(`moto_server not found on PATH: install it with pip install "moto[server]" (moto 5.x)`)
+		tb.Fatalf("moto_server (moto 5.x) is needed to test against AWS APIs: %v (it uses moto_server from PATH, or installs moto[server] into ./bin/venv with pip)", err)
 	}
 	s := &Server{tb: tb, bin: bin, port: freePort(tb), env: env}
 	s.Up()
