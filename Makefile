@@ -142,6 +142,8 @@ bench: tools $(BIN)/benchstat
 		../../build/bench/dedup.test -test.run '^$$' -test.bench BenchmarkRoundTrip -test.benchmem -test.benchtime $(DEDUP_BENCH_TIME) >> ../../build/bench/dedup.txt; \
 	done
 	benchstat -col /impl build/bench/dedup.txt
+	@echo "== cold start under aws-lambda-rie: webhook vs a hello-world bootstrap"
+	GO=$(GO) ./scripts/bench-coldstart $(BENCH_COUNT)
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.aws-sam/*') go.mod go.sum
 
