@@ -422,6 +422,18 @@ func signature(m reflect.Method) string {
 	return "func " + m.Name + strings.TrimPrefix(s, "func")
 }
 
+// WarmDecoders decodes a minimal event of each type with a typed method, so
+// that encoding/json has built what it caches for those types before the
+// first real event. It is worth calling while the start-up waits on the
+// network anyway; otherwise the first event does the same work.
+func (d *Dispatcher) WarmDecoders() {
+	for _, t := range d.types {
+		if r := d.routes[stripe.EventType(t)]; r != nil && r.decodeEvent != nil {
+			r.decodeEvent([]byte(`{"id":"evt_warm","object":"event","type":"` + t + `","data":{"object":{}}}`))
+		}
+	}
+}
+
 // EventTypes returns the event types that have a method, sorted. Default is
 // not counted: see HasDefault.
 func (d *Dispatcher) EventTypes() []string { return slices.Clone(d.types) }

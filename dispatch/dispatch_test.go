@@ -362,3 +362,17 @@ func TestInitFailureLeavesPrototype(t *testing.T) {
 		t.Fatalf("Init's Env leaked into the event's: %v", c.envs[0].Secrets)
 	}
 }
+
+// TestWarmDecoders checks that warming the decoders of every typed method
+// leaves decoding as it was.
+func TestWarmDecoders(t *testing.T) {
+	d, c := newGood(t)
+	d.WarmDecoders()
+	dl, err := d.Decode(event("charge.succeeded", `{"id":"ch_1","object":"charge","amount":2000}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Run(context.Background(), dl, Env{}); err != nil || len(c.seen) != 1 || !strings.HasPrefix(c.seen[0], "ChargeSucceeded ch_1 2000") {
+		t.Fatalf("after WarmDecoders: %v %q", err, c.seen)
+	}
+}

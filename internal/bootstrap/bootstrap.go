@@ -54,9 +54,26 @@ func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger
 	return secrets.SecretsManagerFromConfig(ctx, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log})
 }
 
-// NewLogger returns the JSON logger every function uses.
+// NewLogger returns the JSON logger every function uses. Lines at
+// LevelTrace and LevelFatal carry "level":"TRACE" and "FATAL", the names
+// Lambda's advanced logging controls use, rather than slog's "DEBUG-4" and
+// "ERROR+4".
 func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: levelNames}))
+}
+
+// levelNames names the levels beyond slog's four.
+func levelNames(groups []string, a slog.Attr) slog.Attr {
+	if a.Key != slog.LevelKey || len(groups) > 0 {
+		return a
+	}
+	switch l, _ := a.Value.Any().(slog.Level); {
+	case l <= LevelTrace:
+		a.Value = slog.StringValue("TRACE")
+	case l >= LevelFatal:
+		a.Value = slog.StringValue("FATAL")
+	}
+	return a
 }
 
 // Webhook runs the webhook function for the Handler type H and returns the
@@ -72,12 +89,6 @@ func Webhook[H any, P interface {
 		return 1
 	}
 	log := NewLogger(p.Stderr, settings.LogLevel)
-	d, err := dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
-	if err != nil {
-		// Plain text: this is read by a person fixing their Handler.
-		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
-		return 1
-	}
 	// Local development: `invoke` without STRIPE_KEY gets a stripe-mock for
 	// the invocation (see localstripe.go); never in Lambda or `serve`.
 	p, stopStripe, err := localStripe(ctx, "webhook", p)
@@ -90,6 +101,18 @@ func Webhook[H any, P interface {
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
 		return 1
+	}
+	fetching := running(p) && prefetch(ctx, src)
+	d, err := dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
+	if err != nil {
+		// Plain text: this is read by a person fixing their Handler.
+		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
+		return 1
+	}
+	if fetching {
+		// The secrets are on their way over the network: meanwhile, do the
+		// work the first event would otherwise wait for.
+		d.WarmDecoders()
 	}
 	var store dedup.Store
 	if settings.DedupTable != "" {
@@ -124,6 +147,19 @@ func Webhook[H any, P interface {
 		Prepare:     renewSignature(src),
 		Log:         log,
 	})
+}
+
+// prefetch starts loading src's secrets in the background when they come
+// over the network (Secrets Manager) and reports whether it did: the source
+// keeps what it fetched, and the warm-up that follows waits for it rather
+// than fetching again. This round trip is the only network wait of a cold
+// start; the rest of the start-up runs meanwhile.
+func prefetch(ctx context.Context, src secrets.Source) bool {
+	if _, local := src.(secrets.Static); local {
+		return false
+	}
+	go src.Load(ctx) // a failure is reported by the warm-up's own Load
+	return true
 }
 
 // NewWebhook wires the webhook's HTTP handler: the HTTP adapter in front of

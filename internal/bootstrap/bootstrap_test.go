@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
@@ -56,5 +57,23 @@ func TestReadSettings(t *testing.T) {
 				t.Fatalf("got %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestLoggerLevelNames checks the names of Lambda's TRACE and FATAL levels
+// in the log, and that the others keep slog's.
+func TestLoggerLevelNames(t *testing.T) {
+	var buf strings.Builder
+	log := NewLogger(&buf, LevelTrace)
+	ctx := context.Background()
+	log.Log(ctx, LevelTrace, "t")
+	log.Debug("d")
+	log.Error("e")
+	log.Log(ctx, LevelFatal, "f")
+	want := []string{`"level":"TRACE","msg":"t"`, `"level":"DEBUG","msg":"d"`, `"level":"ERROR","msg":"e"`, `"level":"FATAL","msg":"f"`}
+	for _, w := range want {
+		if !strings.Contains(buf.String(), w) {
+			t.Errorf("no %s in:\n%s", w, buf.String())
+		}
 	}
 }

@@ -34,6 +34,9 @@ func Pay(ctx context.Context, p Process) int {
 		fmt.Fprintf(p.Stderr, "pay: %v\n", err)
 		return 1
 	}
+	if running(p) {
+		prefetch(ctx, src) // under way while the routes are set up
+	}
 	h := payapi.New(payapi.Config{Deps: function.Deps{
 		Secrets:   src,
 		Log:       log,

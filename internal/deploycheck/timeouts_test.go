@@ -1,11 +1,15 @@
 package deploycheck
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"stripetask/internal/function"
+	"stripetask/internal/lambdarie"
 )
 
 // httpAPILimit is API Gateway's HTTP API integration timeout: 30 s, fixed.
@@ -35,5 +39,23 @@ func TestTimeoutsAgree(t *testing.T) {
 	}
 	if timeout-tail < 10*time.Second {
 		t.Errorf("handlers get only %v of %v", timeout-tail, timeout)
+	}
+}
+
+// TestLambdaBuildMatchesRIETests checks that the bootstraps make test runs
+// under aws-lambda-rie are built as the Makefile builds them for Lambda.
+func TestLambdaBuildMatchesRIETests(t *testing.T) {
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "LAMBDA_GOEXPERIMENT ?= " + lambdarie.Experiment + "\n"
+	if !strings.Contains(string(mk), want) {
+		t.Errorf("the Makefile does not set %q, the experiment internal/lambdarie builds with", strings.TrimSpace(want))
+	}
+	for _, flag := range []string{"-tags lambda.norpc", "-trimpath", "-ldflags='-s -w'", "CGO_ENABLED=0"} {
+		if !strings.Contains(string(mk), flag) {
+			t.Errorf("the Makefile's Lambda build lacks %s, which internal/lambdarie builds with", flag)
+		}
 	}
 }

@@ -556,7 +556,7 @@ type buildEntry struct {
 // Build builds the main package pkg (a path relative to the module root,
 // such as "./functions/webhook", or an import path) as a Lambda bootstrap
 // for the host's GOOS and GOARCH, as `make build` does for Lambda:
-// CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w'. It
+// CGO_ENABLED=0 GOEXPERIMENT=jsonv2 go build -tags lambda.norpc -trimpath -ldflags='-s -w'. It
 // builds each package once per test binary, into a temporary directory
 // that Main removes, and returns the executable's path. A failed build
 // fails the test.
@@ -609,12 +609,17 @@ func build(ctx context.Context, pkg string) (string, error) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "GOEXPERIMENT="+Experiment)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build %s: %w\n%s", pkg, err, msg)
 	}
 	return out, nil
 }
+
+// Experiment is the GOEXPERIMENT the bootstraps are built with, as the
+// Makefile builds them for Lambda (LAMBDA_GOEXPERIMENT; internal/deploycheck
+// holds the two together).
+const Experiment = "jsonv2"
 
 // Main runs m's tests and benchmarks, then removes what Build built, and
 // returns the exit code. A package whose tests call Build uses it as
