@@ -96,6 +96,9 @@ type Claim struct {
 	// whoever inspects the store.
 	Kind string
 	// Lease is when the claim lapses if it is neither completed nor
-	// released: the time by which the run is certainly over. Required.
+	// released, unless extended. Required.
 	Lease time.Time
+	// Force claims the id even if a run of it completed: an operator runs
+	// it again on purpose. A live claim still refuses it (ErrInProgress).
+	Force bool
 }

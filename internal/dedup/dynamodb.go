@@ -18,10 +18,12 @@ import (
 
 // Retention bounds of the DynamoDB store.
 const (
-	// MinRetention is the least retention a DynamoDB store accepts: longer
-	// than the three days over which webhook senders such as Stripe retry
-	// a delivery, so that no retry of a completed id runs again.
-	MinRetention = 4 * 24 * time.Hour
+	// MinRetention is the least retention a DynamoDB store accepts: 31
+	// days, longer than any sender delivers an id again. Stripe retries a
+	// delivery for three days, but keeps events for 30 days, and a resend
+	// from its Dashboard or API, or a replay from its Events API, can come
+	// on any of them: no such delivery of a completed id may run again.
+	MinRetention = 31 * 24 * time.Hour
 	// DefaultRetention is the retention when none is given.
 	DefaultRetention = MinRetention + time.Hour
 )
@@ -60,6 +62,8 @@ const (
 	// can take days), or when it is an in-progress claim whose lease has
 	// passed.
 	claimCondition = "attribute_not_exists(#id) OR #expires < :nowsec OR (#status = :inprogress AND #lease < :nowms)"
+	// forceCondition also accepts a completed item (Claim.Force).
+	forceCondition = claimCondition + " OR #status = :completed"
 	ownedCondition = "#owner = :owner AND #status = :inprogress"
 	completeUpdate = "SET #status = :completed, #expires = :expires, #updated = :nowms"
 	extendUpdate   = "SET #lease = :lease, #expires = :expires, #updated = :nowms"
@@ -177,6 +181,15 @@ func (s *DynamoDB) Claim(ctx context.Context, id string, c Claim) error {
 		return fmt.Errorf("dedup: claim %q: no lease", id)
 	}
 	now := s.opts.Now()
+	cond, values := claimCondition, map[string]types.AttributeValue{
+		":nowsec":     num(now.Unix()),
+		":nowms":      num(now.UnixMilli()),
+		":inprogress": str(statusInProgress),
+	}
+	if c.Force {
+		cond = forceCondition
+		values[":completed"] = str(statusCompleted)
+	}
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(s.table),
 		Item: map[string]types.AttributeValue{
@@ -188,18 +201,14 @@ func (s *DynamoDB) Claim(ctx context.Context, id string, c Claim) error {
 			attrUpdated: num(now.UnixMilli()),
 			attrExpires: num(c.Lease.Add(s.opts.Retention).Unix()),
 		},
-		ConditionExpression: aws.String(claimCondition),
+		ConditionExpression: aws.String(cond),
 		ExpressionAttributeNames: map[string]string{
 			"#id":      attrID,
 			"#expires": attrExpires,
 			"#status":  attrStatus,
 			"#lease":   attrLease,
 		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":nowsec":     num(now.Unix()),
-			":nowms":      num(now.UnixMilli()),
-			":inprogress": str(statusInProgress),
-		},
+		ExpressionAttributeValues: values,
 		// Return the item that made the condition fail, to tell a
 		// completed id from one in progress without a second read.
 		// DynamoDB always returns it; so does moto (5.x).

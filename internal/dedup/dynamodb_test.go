@@ -181,8 +181,8 @@ func TestClaimCompleteItem(t *testing.T) {
 			}
 		})
 	}
-	if exp, _ := attrNumber(completed, "expires"); exp < done.Add(4*24*time.Hour).Unix() {
-		t.Errorf("completed item expires at %v, less than 4 days after completion", time.Unix(exp, 0))
+	if exp, _ := attrNumber(completed, "expires"); exp < done.Add(31*24*time.Hour).Unix() {
+		t.Errorf("completed item expires at %v, less than 31 days after completion", time.Unix(exp, 0))
 	}
 }
 
@@ -556,7 +556,8 @@ func TestRetention(t *testing.T) {
 		{0, DefaultRetention, false},
 		{-time.Hour, DefaultRetention, false},
 		{MinRetention, MinRetention, false},
-		{30 * 24 * time.Hour, 30 * 24 * time.Hour, false},
+		{40 * 24 * time.Hour, 40 * 24 * time.Hour, false},
+		{30 * 24 * time.Hour, 0, true}, // a resend on day 30 must still be a duplicate
 		{MinRetention - time.Second, 0, true},
 		{time.Hour, 0, true},
 	}
@@ -670,4 +671,20 @@ func TestExtend(t *testing.T) {
 	checkErr(t, "complete", s.Complete(ctx, "evt_x", "run-b"), nil)
 	checkErr(t, "extend completed", s.Extend(ctx, "evt_x", "run-b", clk.Now().Add(time.Hour)), ErrNotOwner)
 	checkErr(t, "extend missing", s.Extend(ctx, "evt_none", "run-b", clk.Now().Add(time.Hour)), ErrNotOwner)
+}
+
+// TestForceClaim checks that a forced claim takes a completed id, and
+// still not a live claim.
+func TestForceClaim(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.store(t, DynamoDBOptions{})
+	ctx := t.Context()
+	lease := time.Now().Add(time.Minute)
+	checkErr(t, "claim", s.Claim(ctx, "evt_f", Claim{Owner: "a", Lease: lease}), nil)
+	checkErr(t, "forced claim of a live claim", s.Claim(ctx, "evt_f", Claim{Owner: "b", Lease: lease, Force: true}), ErrInProgress)
+	checkErr(t, "complete", s.Complete(ctx, "evt_f", "a"), nil)
+	checkErr(t, "claim of a completed id", s.Claim(ctx, "evt_f", Claim{Owner: "b", Lease: lease}), ErrCompleted)
+	checkErr(t, "forced claim of a completed id", s.Claim(ctx, "evt_f", Claim{Owner: "b", Lease: lease, Force: true}), nil)
+	checkErr(t, "complete again", s.Complete(ctx, "evt_f", "b"), nil)
+	checkErr(t, "forced claim of a new id", s.Claim(ctx, "evt_g", Claim{Owner: "c", Lease: lease, Force: true}), nil)
 }

@@ -124,6 +124,11 @@ type Input struct {
 	// Received is when the source received the event, the start of the
 	// logged duration; zero means when Handle is called.
 	Received time.Time
+	// Force runs the event even if a run of it already completed (an
+	// operator's replay): with a dedup store the claim takes a completed
+	// id over, and the line says "forced":true. A live claim still makes
+	// it InProgress.
+	Force bool
 }
 
 // Result is what became of one event.
@@ -297,7 +302,7 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 	}
 	owner := newOwner(in.RequestID)
 	lease := p.cfg.Now().Add(p.cfg.LeaseTerm)
-	outcome, err := p.claim(workCtx, dl, owner, lease)
+	outcome, err := p.claim(workCtx, dl, owner, lease, in.Force)
 	if err != nil || outcome != "" {
 		res.Outcome, res.Err = outcome, err
 		return res, nil
@@ -409,8 +414,8 @@ func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b 
 // claim claims dl's event for owner until lease. It returns "" and nil when the claim
 // is held; otherwise the outcome, with an error for the log when one
 // applies.
-func (p *Pipeline) claim(ctx context.Context, dl *dispatch.Delivery, owner string, lease time.Time) (Outcome, error) {
-	err := p.cfg.Dedup.Claim(ctx, dl.Event.ID, dedup.Claim{Owner: owner, Kind: string(dl.Event.Type), Lease: lease})
+func (p *Pipeline) claim(ctx context.Context, dl *dispatch.Delivery, owner string, lease time.Time, force bool) (Outcome, error) {
+	err := p.cfg.Dedup.Claim(ctx, dl.Event.ID, dedup.Claim{Owner: owner, Kind: string(dl.Event.Type), Lease: lease, Force: force})
 	switch {
 	case err == nil:
 		return "", nil
@@ -556,7 +561,7 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	if res.Err != nil && line.Secrets == nil {
 		line.Secrets, _ = p.cfg.Secrets.Load(ctx)
 	}
-	var buf [5]slog.Attr
+	var buf [6]slog.Attr
 	attrs := buf[:0]
 	if in.Source != nil {
 		attrs = append(attrs, slog.String("source", in.Source.Name))
@@ -567,7 +572,11 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 			slog.String("event_type", string(res.Event.Type)),
 			slog.String("method", res.Method))
 	}
-	line.Attrs = append(attrs, slog.String("outcome", string(res.Outcome)))
+	attrs = append(attrs, slog.String("outcome", string(res.Outcome)))
+	if in.Force {
+		attrs = append(attrs, slog.Bool("forced", true))
+	}
+	line.Attrs = attrs
 	line.Took = p.cfg.Now().Sub(start)
 	line.Write(ctx, p.log)
 }

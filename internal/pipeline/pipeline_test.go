@@ -632,3 +632,30 @@ func TestAbandonedRun(t *testing.T) {
 		t.Errorf("the abandoned run's end was not logged:\n%s", tb.log)
 	}
 }
+
+// TestForce runs a completed event again on purpose: it runs once more,
+// says so in its line, and a live claim still stops it.
+func TestForce(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	body := charge("evt_force", "ch_force", "ok")
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Handled {
+		t.Fatalf("%+v", res)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Duplicate {
+		t.Fatalf("%+v", res)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, Force: true}); res.Outcome != Handled {
+		t.Fatalf("forced: %+v", res)
+	}
+	if n := tb.st.count("ch_force"); n != 2 {
+		t.Fatalf("ran %d times, want 2", n)
+	}
+	lines := tb.log.Messages(t, logMsg)
+	if last := lines[len(lines)-1]; last["forced"] != true {
+		t.Fatalf("the forced run's line does not say so: %v", last)
+	}
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Duplicate {
+		t.Fatalf("after the forced run: %+v", res)
+	}
+}
