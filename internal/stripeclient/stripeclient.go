@@ -74,8 +74,15 @@ func (c *Cache) Client(m secrets.Map) *client.API {
 }
 
 // New returns a client for key whose requests go to base (empty: Stripe's
-// own hosts) through httpClient.
+// own hosts) through httpClient (nil: one with DefaultTimeout), logging to
+// log (nil: nowhere).
 func New(key, base string, httpClient *http.Client, log *slog.Logger) *client.API {
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: DefaultTimeout}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	backend := func(t stripe.SupportedBackend) stripe.Backend {
 		cfg := &stripe.BackendConfig{
 			HTTPClient:        httpClient,
