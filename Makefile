@@ -49,7 +49,7 @@ LAMBDA_GOEXPERIMENT ?= jsonv2
 LAMBDA_ENV = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 GOEXPERIMENT=$(LAMBDA_GOEXPERIMENT)
 LAMBDA_FLAGS := -tags lambda.norpc -trimpath -ldflags='-s -w'
 
-.PHONY: all run run-pay send test lint lint-template tools python-tools events resign-fixtures bench build register clean help
+.PHONY: all run run-pay send replay test lint lint-template tools python-tools events resign-fixtures bench build register clean help
 
 all: test
 
@@ -63,6 +63,7 @@ help:
 	@echo "make bench   runtime vs hand-written baseline, as ratios (benchstat)"
 	@echo "make build   Lambda bootstrap binaries under build/"
 	@echo "make register  create/update the Stripe webhook endpoint for the deployed stack"
+	@echo "make replay ARGS=\"evt_1 evt_2\" | ARGS=\"-since 2h -type invoice.*\"   run events from Stripe's Events API through the Handler"
 
 tools: $(BIN)/stripe-mock $(BIN)/aws-lambda-rie python-tools
 
@@ -154,7 +155,7 @@ bench: tools $(BIN)/benchstat
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.aws-sam/*') go.mod go.sum
 
-build: build/webhook/bootstrap build/pay/bootstrap
+build: build/webhook/bootstrap build/pay/bootstrap build/reconcile/bootstrap
 
 build/%/bootstrap: $(GO_SOURCES)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
@@ -165,6 +166,15 @@ build-WebhookFunction:
 
 build-PayFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/pay
+
+build-ReconcileFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
+
+# Runs events from Stripe's Events API through the Handler, with the
+# functions' secrets and dedup table; see README "When Stripe cannot reach
+# you". ARGS: event ids, or -since 2h [-type invoice.*] [-force].
+replay:
+	$(GO) run ./cmd/replay $(ARGS)
 
 # Registers the deployed webhook with Stripe; see README "Deploying".
 # STACK names the CloudFormation stack; REGISTER_FLAGS adds flags (-dry-run).

@@ -19,7 +19,6 @@ import (
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
 	"stripetask/internal/pipeline"
-	"stripetask/internal/stripeclient"
 	"stripetask/internal/transport"
 	"stripetask/internal/webhookhttp"
 	"stripetask/secrets"
@@ -83,53 +82,16 @@ func Webhook[H any, P interface {
 	*H
 	dispatch.EnvCarrier
 }](ctx context.Context, proto H, p Process) int {
-	settings, err := ReadSettings(p.Getenv)
+	rt, err := NewRuntime[H, P](ctx, "webhook", proto, p, running(p))
 	if err != nil {
+		// Plain text: this is read by a person fixing a setting or their
+		// Handler.
 		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
 		return 1
 	}
-	log := NewLogger(p.Stderr, settings.LogLevel)
-	// Local development: `invoke` without STRIPE_KEY gets a stripe-mock for
-	// the invocation (see localstripe.go); never in Lambda or `serve`.
-	p, stopStripe, err := localStripe(ctx, "webhook", p)
-	if err != nil {
-		fmt.Fprintf(p.Stderr, "webhook %v\n", err)
-		return 1
-	}
-	defer stopStripe()
-	src, err := Secrets(ctx, settings, p.Environ, log)
-	if err != nil {
-		fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
-		return 1
-	}
-	fetching := running(p) && prefetch(ctx, src)
-	d, err := dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
-	if err != nil {
-		// Plain text: this is read by a person fixing their Handler.
-		fmt.Fprintf(p.Stderr, "webhook: invalid handler: %v\n", err)
-		return 1
-	}
-	if fetching {
-		// The secrets are on their way over the network: meanwhile, do the
-		// work the first event would otherwise wait for.
-		d.WarmDecoders()
-	}
-	var store dedup.Store
-	if settings.DedupTable != "" {
-		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.DynamoDBOptions{})
-		if err != nil {
-			fmt.Fprintf(p.Stderr, "webhook: %v\n", err)
-			return 1
-		}
-		store = db
-	}
-	deps := function.Deps{
-		Secrets:   src,
-		Log:       log,
-		Stripe:    stripeclient.NewCache(nil, log),
-		RequestID: transport.RequestID,
-	}
-	h := NewWebhook(deps, d, store, settings.Tolerance)
+	defer rt.Close()
+	p, log := rt.Process, rt.Log
+	h := NewWebhook(rt.Deps, rt.Dispatcher, rt.Dedup, rt.Settings.Tolerance)
 	if running(p) {
 		if _, err := h.Warm(ctx); err != nil {
 			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
@@ -144,7 +106,7 @@ func Webhook[H any, P interface {
 		Stderr:      p.Stderr,
 		Ready:       p.Ready,
 		Getenv:      p.Getenv,
-		Prepare:     renewSignature(src),
+		Prepare:     renewSignature(rt.Deps.Secrets),
 		Log:         log,
 	})
 }

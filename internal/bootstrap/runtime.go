@@ -1,0 +1,100 @@
+package bootstrap
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"stripetask/dispatch"
+	"stripetask/internal/dedup"
+	"stripetask/internal/function"
+	"stripetask/internal/pipeline"
+	"stripetask/internal/stripeclient"
+	"stripetask/internal/transport"
+)
+
+// Runtime is what every function that runs the Handler builds from its
+// process: the settings, the logger, the secrets and the Stripe client
+// (Deps), the Handler's dispatcher and the dedup store. The webhook, the
+// reconciler and cmd/replay each put a source in front of its pipeline.
+type Runtime struct {
+	// Name names the function in messages: "webhook", "reconcile", "replay".
+	Name       string
+	Settings   Settings
+	Log        *slog.Logger
+	Deps       function.Deps
+	Dispatcher *dispatch.Dispatcher
+	// Dedup is the DEDUP_TABLE store, or nil without one.
+	Dedup dedup.Store
+	// Process is the process the runtime was built from; for `invoke`
+	// without STRIPE_KEY it points at a local stripe-mock.
+	Process Process
+	stop    func()
+}
+
+// NewRuntime builds the Runtime of the Handler type H from p. With running,
+// the process is about to run events: a Secrets Manager fetch starts at once
+// and the typed methods' decoders are warmed while it is on the network. An
+// error is for the person starting the process: it names the setting or the
+// method at fault. Call Close when done.
+func NewRuntime[H any, P interface {
+	*H
+	dispatch.EnvCarrier
+}](ctx context.Context, name string, proto H, p Process, running bool) (*Runtime, error) {
+	settings, err := ReadSettings(p.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	log := NewLogger(p.Stderr, settings.LogLevel)
+	// Local development: `invoke` without STRIPE_KEY gets a stripe-mock for
+	// the invocation (see localstripe.go); never in Lambda or `serve`.
+	p, stop, err := localStripe(ctx, name, p)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runtime{Name: name, Settings: settings, Log: log, Process: p, stop: stop}
+	src, err := Secrets(ctx, settings, p.Environ, log)
+	if err != nil {
+		r.Close()
+		return nil, err
+	}
+	fetching := running && prefetch(ctx, src)
+	r.Dispatcher, err = dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("invalid handler: %w", err)
+	}
+	if fetching {
+		// The secrets are on their way over the network: meanwhile, do the
+		// work the first event would otherwise wait for.
+		r.Dispatcher.WarmDecoders()
+	}
+	if settings.DedupTable != "" {
+		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.DynamoDBOptions{})
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.Dedup = db
+	}
+	r.Deps = function.Deps{
+		Secrets:   src,
+		Log:       log,
+		Stripe:    stripeclient.NewCache(nil, log),
+		RequestID: transport.RequestID,
+	}
+	return r, nil
+}
+
+// Pipeline returns a pipeline running the Handler with the runtime's
+// dependencies and dedup store.
+func (r *Runtime) Pipeline() *pipeline.Pipeline {
+	return pipeline.New(pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup})
+}
+
+// Close releases what NewRuntime started.
+func (r *Runtime) Close() {
+	if r.stop != nil {
+		r.stop()
+	}
+}
