@@ -91,7 +91,7 @@ func Webhook[H any, P interface {
 	}
 	defer rt.Close()
 	p, log := rt.Process, rt.Log
-	h := NewWebhook(rt.Deps, rt.Dispatcher, rt.Dedup, rt.Settings.Tolerance)
+	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: rt.Pipeline(), Tolerance: rt.Settings.Tolerance})
 	if running(p) {
 		if _, err := h.Warm(ctx); err != nil {
 			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
@@ -130,7 +130,7 @@ func prefetch(ctx context.Context, src secrets.Source) bool {
 func NewWebhook(deps function.Deps, d *dispatch.Dispatcher, store dedup.Store, tolerance time.Duration) *webhookhttp.Handler {
 	return webhookhttp.New(webhookhttp.Config{
 		Deps:      deps,
-		Pipeline:  pipeline.New(pipeline.Config{Deps: deps, Dispatcher: d, Dedup: store}),
+		Pipeline:  pipeline.New(pipeline.Config{Deps: deps, Dispatcher: d, Dedup: store, Function: "webhook"}),
 		Tolerance: tolerance,
 	})
 }

@@ -89,7 +89,7 @@ func NewRuntime[H any, P interface {
 // Pipeline returns a pipeline running the Handler with the runtime's
 // dependencies and dedup store.
 func (r *Runtime) Pipeline() *pipeline.Pipeline {
-	return pipeline.New(pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup})
+	return pipeline.New(pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup, Function: r.Name})
 }
 
 // Close releases what NewRuntime started.

@@ -34,6 +34,7 @@ import (
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
 	"stripetask/internal/function"
+	"stripetask/internal/metrics"
 	"stripetask/internal/stripeclient"
 	"stripetask/secrets"
 )
@@ -142,6 +143,9 @@ type Result struct {
 	// Err says what went wrong, for logs only: it may quote a handler's
 	// error, which may quote anything.
 	Err error
+	// HandlerDuration is how long the method ran (until it was abandoned,
+	// for HandlerTimeout); zero when it did not run.
+	HandlerDuration time.Duration
 }
 
 // Config configures a Pipeline.
@@ -152,6 +156,10 @@ type Config struct {
 	// Dedup, when set, makes each event's method run to success at most
 	// once: see Handle. Nil runs every event that has a method.
 	Dedup dedup.Store
+	// Function names the function in the metrics of the log line (the
+	// dimension Function, e.g. "webhook"); empty: the line carries no
+	// metrics.
+	Function string
 	// LeaseTerm is how long a claim outlives the last sign of life of its
 	// run: the claim is extended every third of it while the method runs,
 	// so it lapses only LeaseTerm after its run died. Zero means
@@ -176,6 +184,12 @@ var errAbandoned = errors.New("the method did not return by its deadline althoug
 
 // logMsg is the message of the one line per event.
 const logMsg = "delivery"
+
+// eventMetrics are the metrics of the line of every event, refused ones
+// included: Events counts them by function and outcome, HandlerDuration
+// times the methods that ran (see README, Operating).
+var eventMetrics = metrics.NewSchema([]string{"Function", "Outcome"},
+	metrics.Count("Events"), metrics.Milliseconds("HandlerDuration"))
 
 // Pipeline runs events through the Handler. It is safe for concurrent use.
 type Pipeline struct {
@@ -297,7 +311,9 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		return res, nil
 	}
 	if p.cfg.Dedup == nil {
+		began := p.cfg.Now()
 		err = p.run(ctx, dl, in, b, nil)
+		res.HandlerDuration = p.cfg.Now().Sub(began)
 		return p.finish(res, err)
 	}
 	owner := newOwner(in.RequestID)
@@ -308,7 +324,9 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		return res, nil
 	}
 	c := &claimed{p: p, id: dl.Event.ID, owner: owner, lease: lease}
+	began := p.cfg.Now()
 	err = p.run(ctx, dl, in, b, c)
+	res.HandlerDuration = p.cfg.Now().Sub(began)
 	if !errors.Is(err, errAbandoned) {
 		c.settle(ctx, b, err)
 	}
@@ -561,7 +579,7 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	if res.Err != nil && line.Secrets == nil {
 		line.Secrets, _ = p.cfg.Secrets.Load(ctx)
 	}
-	var buf [6]slog.Attr
+	var buf [12]slog.Attr
 	attrs := buf[:0]
 	if in.Source != nil {
 		attrs = append(attrs, slog.String("source", in.Source.Name))
@@ -575,6 +593,14 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	attrs = append(attrs, slog.String("outcome", string(res.Outcome)))
 	if in.Force {
 		attrs = append(attrs, slog.Bool("forced", true))
+	}
+	if p.cfg.Function != "" {
+		dims := [2]string{p.cfg.Function, string(res.Outcome)}
+		if res.HandlerDuration > 0 {
+			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1, float64(res.HandlerDuration.Microseconds())/1000)
+		} else {
+			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1)
+		}
 	}
 	line.Attrs = attrs
 	line.Took = p.cfg.Now().Sub(start)

@@ -19,6 +19,7 @@ import (
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
 	"stripetask/internal/function"
+	"stripetask/internal/metrics"
 	"stripetask/internal/moto"
 	"stripetask/internal/testlog"
 	"stripetask/secrets"
@@ -657,5 +658,41 @@ func TestForce(t *testing.T) {
 	}
 	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Duplicate {
 		t.Fatalf("after the forced run: %+v", res)
+	}
+}
+
+// TestMetrics checks the Embedded Metric Format in the line of every event:
+// Events by function and outcome, and HandlerDuration for methods that ran.
+func TestMetrics(t *testing.T) {
+	st := newState()
+	buf := &testlog.Buffer{}
+	log := slog.New(slog.NewJSONHandler(buf, nil))
+	d, err := dispatch.New(testHandler{st: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := New(Config{Deps: function.Deps{Secrets: secrets.Static{}, Log: log}, Dispatcher: d, Function: "webhook"})
+	p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_m1", "ch_m1", "ok")})
+	p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_m2", "ch_m2", "fail")})
+	p.Handle(t.Context(), Input{Source: testSource, Body: []byte(`{"id":"evt_m3","object":"event","type":"customer.created","data":{"object":{}}}`)})
+	p.Refuse(t.Context(), Input{Source: testSource}, "bad_signature", errors.New("no match"))
+	lines := buf.Messages(t, logMsg)
+	if len(lines) != 4 {
+		t.Fatalf("lines: %v", lines)
+	}
+	for i, want := range []struct {
+		outcome  string
+		duration bool
+	}{{"handled", true}, {"handler_error", true}, {"ignored", false}, {"bad_signature", false}} {
+		l := lines[i]
+		if msg := metrics.Validate(l); msg != "" && (want.duration || !strings.Contains(msg, "HandlerDuration")) {
+			t.Errorf("line %d is not EMF: %s: %v", i, msg, l)
+		}
+		if l["Function"] != "webhook" || l["Outcome"] != want.outcome || l["Events"] != 1.0 {
+			t.Errorf("line %d: %v", i, l)
+		}
+		if _, ok := l["HandlerDuration"].(float64); ok != want.duration {
+			t.Errorf("line %d: HandlerDuration present %v, want %v", i, ok, want.duration)
+		}
 	}
 }
