@@ -465,6 +465,12 @@ type Delivery struct {
 	object any // data.object, when Decode already decoded it
 }
 
+// ObjectID returns the id of the event's data.object ("sub_..." for a
+// customer.subscription.updated), or "" when it has none.
+func (dl *Delivery) ObjectID() string {
+	return objectID(dl.Event.Data.Raw)
+}
+
 // Method returns the name of the method Run will call: the event's own
 // method, "Default", or "" when the event will be ignored.
 func (dl *Delivery) Method() string {

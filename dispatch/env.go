@@ -1,7 +1,10 @@
 package dispatch
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
+	"fmt"
 	"encoding/hex"
 	"log/slog"
 	"strings"
@@ -42,6 +45,51 @@ type Env struct {
 	// Log is the function's logger, carrying the request id and, in event
 	// methods, the event id and type.
 	Log *slog.Logger
+
+	newest NewestFunc // see WithNewest; nil without an object log
+}
+
+// NewestFunc reports the creation time (Unix seconds) of the newest event
+// handled so far about the object with the given id, and whether there is
+// one.
+type NewestFunc func(ctx context.Context, objectID string) (created int64, ok bool, err error)
+
+// WithNewest returns env with newest as what Stale consults. The runtime
+// sets it when it remembers the events it handled (DEDUP_TABLE).
+func WithNewest(env Env, newest NewestFunc) Env {
+	env.newest = newest
+	return env
+}
+
+// ErrNoObjectLog is returned by Stale when the runtime does not remember
+// what it handled: DEDUP_TABLE is not set.
+var ErrNoObjectLog = errors.New("dispatch: Stale needs DEDUP_TABLE: without it nothing remembers which events were handled")
+
+// Stale reports whether an event about the same data.object, created later
+// than this one, has already been handled: this event's payload is then
+// older than what was applied, and a handler that sets state from it (a
+// subscription's status, say) should skip it, or fetch the object's current
+// state instead. Events created in the same second are not stale of each
+// other (Stripe's created has one-second resolution), and events about
+// other objects (an invoice, for a subscription) are not considered. It
+// needs DEDUP_TABLE (ErrNoObjectLog otherwise); an event without an object
+// id is never stale.
+func (e *Env) Stale(ctx context.Context) (bool, error) {
+	if e.Event == nil || e.Event.Data == nil {
+		return false, errors.New("dispatch: Stale is for event methods, not Init")
+	}
+	if e.newest == nil {
+		return false, ErrNoObjectLog
+	}
+	id := objectID(e.Event.Data.Raw)
+	if id == "" {
+		return false, nil
+	}
+	newest, ok, err := e.newest(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("dispatch: whether %s is stale: %w", e.Event.ID, err)
+	}
+	return ok && newest > e.Event.Created, nil
 }
 
 // env gives the runtime access to the Env embedded in a Handler: the method

@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 )
 
@@ -186,4 +187,37 @@ func skipValue(b []byte, i int) int {
 		}
 		return i
 	}
+}
+
+// objectID returns the top-level "id" of data.object, the exact bytes obj,
+// or "" when it has none that is a string.
+func objectID(obj []byte) string {
+	var id string
+	found, plain := false, true
+	eachMember(obj, skipSpace(obj, 0), func(key, value []byte) bool {
+		if string(key) != "id" && !strings.EqualFold(string(key), "id") {
+			return true
+		}
+		if found || string(key) != "id" || len(value) < 2 || value[0] != '"' || !plainASCII(value[1:len(value)-1]) {
+			plain = false
+			return false
+		}
+		found, id = true, string(value[1:len(value)-1])
+		return true
+	})
+	if found && plain {
+		return id
+	}
+	// Anything unusual: encoding/json's own rules.
+	var o struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(obj, &o) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(o.ID, &s) != nil {
+		return ""
+	}
+	return s
 }

@@ -83,3 +83,21 @@ func FuzzLocate(f *testing.F) {
 		}
 	})
 }
+
+func TestObjectID(t *testing.T) {
+	for _, tt := range []struct{ obj, want string }{
+		{`{"id":"sub_1","object":"subscription"}`, "sub_1"},
+		{`{"object":"subscription", "id" : "sub_2"}`, "sub_2"},
+		{`{"customer":{"id":"cus_1"},"id":"sub_3"}`, "sub_3"},
+		{`{"id":"sub_\u0034"}`, "sub_4"},
+		{`{"ID":"sub_5"}`, "sub_5"}, // encoding/json matches keys case-insensitively
+		{`{"id":5}`, ""},
+		{`{"object":"balance"}`, ""},
+		{`{}`, ""},
+		{`not json`, ""},
+	} {
+		if got := objectID([]byte(tt.obj)); got != tt.want {
+			t.Errorf("objectID(%s) = %q, want %q", tt.obj, got, tt.want)
+		}
+	}
+}

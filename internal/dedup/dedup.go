@@ -102,3 +102,18 @@ type Claim struct {
 	// it again on purpose. A live claim still refuses it (ErrInProgress).
 	Force bool
 }
+
+// Marks remembers, per key, the highest number it was given: an ordering
+// hint kept beside the claims, such as the creation time of the newest
+// piece of work done about one thing. Implementations are safe for
+// concurrent use, from several processes too.
+type Marks interface {
+	// Raise records v as key's mark if it is higher than the mark key
+	// has, or key has none; a lower or equal v changes nothing and is no
+	// error. It returns an error wrapping ErrUnavailable if the store
+	// cannot answer.
+	Raise(ctx context.Context, key string, v int64) error
+	// Mark returns key's mark and whether it has one, reading the latest
+	// write; an error wraps ErrUnavailable.
+	Mark(ctx context.Context, key string) (v int64, ok bool, err error)
+}

@@ -46,7 +46,12 @@ const (
 	attrKind    = "kind"        // S
 	attrOwner   = "owner"       // S
 	attrUpdated = "updated"     // N, Unix milliseconds
+	attrMark    = "mark"        // N, a Marks value
 )
+
+// markPrefix starts the id of a Marks item, so that a mark never shares an
+// item with a claim.
+const markPrefix = "mark#"
 
 // Values of the status attribute.
 const (
@@ -78,6 +83,7 @@ type DynamoDBAPI interface {
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
 // DynamoDBOptions configure a DynamoDB store.
@@ -117,7 +123,10 @@ type DynamoDB struct {
 	opts  DynamoDBOptions
 }
 
-var _ Store = (*DynamoDB)(nil)
+var (
+	_ Store = (*DynamoDB)(nil)
+	_ Marks = (*DynamoDB)(nil)
+)
 
 // NewDynamoDB returns a store using table through api. It panics if
 // opts.Retention is positive but shorter than MinRetention.
@@ -300,6 +309,58 @@ func (s *DynamoDB) Extend(ctx context.Context, id, owner string, lease time.Time
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	return s.ownedResult("extend", id, owner, err)
+}
+
+// Raise implements Marks with one conditional UpdateItem on the item
+// "mark#<key>", which expires a retention after its last raise.
+func (s *DynamoDB) Raise(ctx context.Context, key string, v int64) error {
+	if key == "" {
+		return errors.New("dedup: raise: empty key")
+	}
+	now := s.opts.Now()
+	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 map[string]types.AttributeValue{attrID: str(markPrefix + key)},
+		UpdateExpression:    aws.String("SET #mark = :v, #expires = :expires, #updated = :nowms"),
+		ConditionExpression: aws.String("attribute_not_exists(#mark) OR #mark < :v"),
+		ExpressionAttributeNames: map[string]string{
+			"#mark":    attrMark,
+			"#expires": attrExpires,
+			"#updated": attrUpdated,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":v":       num(v),
+			":expires": num(now.Add(s.opts.Retention).Unix()),
+			":nowms":   num(now.UnixMilli()),
+		},
+	})
+	if _, ok := errors.AsType[*types.ConditionalCheckFailedException](err); ok {
+		return nil // the mark is already as high
+	}
+	if err != nil {
+		return s.unavailable("raise", key, err)
+	}
+	return nil
+}
+
+// Mark implements Marks with one consistent GetItem.
+func (s *DynamoDB) Mark(ctx context.Context, key string) (int64, bool, error) {
+	if key == "" {
+		return 0, false, errors.New("dedup: mark: empty key")
+	}
+	out, err := s.api.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.table),
+		Key:            map[string]types.AttributeValue{attrID: str(markPrefix + key)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return 0, false, s.unavailable("mark", key, err)
+	}
+	if exp, ok := attrNumber(out.Item, attrExpires); ok && exp < s.opts.Now().Unix() {
+		return 0, false, nil // expired, not yet deleted by TTL
+	}
+	v, ok := attrNumber(out.Item, attrMark)
+	return v, ok, nil
 }
 
 // Release implements Store with one conditional DeleteItem.

@@ -688,3 +688,40 @@ func TestForceClaim(t *testing.T) {
 	checkErr(t, "complete again", s.Complete(ctx, "evt_f", "b"), nil)
 	checkErr(t, "forced claim of a new id", s.Claim(ctx, "evt_g", Claim{Owner: "c", Lease: lease, Force: true}), nil)
 }
+
+// TestMarks checks that a mark only ever rises, per key, and is apart from
+// the claims.
+func TestMarks(t *testing.T) {
+	e := newTestEnv(t)
+	s := e.store(t, DynamoDBOptions{})
+	ctx := t.Context()
+	if _, ok, err := s.Mark(ctx, "object#sub_1"); ok || err != nil {
+		t.Fatalf("no mark yet: %v %v", ok, err)
+	}
+	steps := []struct {
+		raise, want int64
+	}{{100, 100}, {90, 100}, {100, 100}, {150, 150}, {120, 150}}
+	for _, st := range steps {
+		if err := s.Raise(ctx, "object#sub_1", st.raise); err != nil {
+			t.Fatal(err)
+		}
+		if v, ok, err := s.Mark(ctx, "object#sub_1"); !ok || err != nil || v != st.want {
+			t.Fatalf("after raising %d: %d %v %v, want %d", st.raise, v, ok, err, st.want)
+		}
+	}
+	if _, ok, _ := s.Mark(ctx, "object#sub_2"); ok {
+		t.Fatal("marks of two keys are one")
+	}
+	// A claim of the same name is another item.
+	checkErr(t, "claim", s.Claim(ctx, "object#sub_1", Claim{Owner: "a", Lease: time.Now().Add(time.Minute)}), nil)
+	if v, _, _ := s.Mark(ctx, "object#sub_1"); v != 150 {
+		t.Fatalf("a claim changed the mark: %d", v)
+	}
+	e.srv.Down()
+	if err := s.Raise(ctx, "object#sub_1", 200); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("raise while down: %v", err)
+	}
+	if _, _, err := s.Mark(ctx, "object#sub_1"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("mark while down: %v", err)
+	}
+}

@@ -193,10 +193,16 @@ var eventMetrics = metrics.NewSchema([]string{"Function", "Outcome"},
 
 // Pipeline runs events through the Handler. It is safe for concurrent use.
 type Pipeline struct {
-	cfg  Config
-	log  *slog.Logger
-	warm function.Warmup
+	cfg    Config
+	log    *slog.Logger
+	warm   function.Warmup
+	marks  dedup.Marks         // the dedup store's, when it keeps marks
+	newest dispatch.NewestFunc // Env.Stale's source, from marks
 }
+
+// objectMark is the prefix of the mark that holds, per data.object id, the
+// creation time of the newest event handled about it (Env.Stale).
+const objectMark = "object#"
 
 // New returns a Pipeline. Call Warm at start-up to load the secrets and run
 // the Handler's Init before the first event.
@@ -205,7 +211,14 @@ func New(cfg Config) *Pipeline {
 	if cfg.LeaseTerm <= 0 {
 		cfg.LeaseTerm = DefaultLeaseTerm
 	}
-	return &Pipeline{cfg: cfg, log: cfg.Log}
+	p := &Pipeline{cfg: cfg, log: cfg.Log}
+	if m, ok := cfg.Dedup.(dedup.Marks); ok {
+		p.marks = m
+		p.newest = func(ctx context.Context, objectID string) (int64, bool, error) {
+			return m.Mark(ctx, objectMark+objectID)
+		}
+	}
+	return p
 }
 
 // Warm loads the secrets and runs the Handler's Init, until that has
@@ -323,7 +336,7 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		res.Outcome, res.Err = outcome, err
 		return res, nil
 	}
-	c := &claimed{p: p, id: dl.Event.ID, owner: owner, lease: lease}
+	c := &claimed{p: p, id: dl.Event.ID, owner: owner, lease: lease, object: dl.ObjectID(), created: dl.Event.Created}
 	began := p.cfg.Now()
 	err = p.run(ctx, dl, in, b, c)
 	res.HandlerDuration = p.cfg.Now().Sub(began)
@@ -384,6 +397,9 @@ func (b budget) work(ctx context.Context) (context.Context, context.CancelFunc) 
 // then settled when the method returns.
 func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b budget, c *claimed) error {
 	base := dispatch.Env{Stripe: p.cfg.Stripe.Client(in.Secrets), Secrets: in.Secrets, Log: p.log}
+	if p.newest != nil {
+		base = dispatch.WithNewest(base, p.newest)
+	}
 	rid := slog.String("request_id", in.RequestID)
 	if b.run.IsZero() && c == nil {
 		return p.cfg.Dispatcher.Run(ctx, dl, base, rid) // the common local case: nothing to watch
@@ -450,6 +466,8 @@ type claimed struct {
 	p         *Pipeline
 	id, owner string
 	lease     time.Time     // when the claim lapses unless extended
+	object    string        // data.object's id, for the object's mark
+	created   int64         // the event's creation time
 	stop      chan struct{} // closed to stop keepAlive
 	stopped   chan struct{} // closed when keepAlive has stopped
 }
@@ -527,6 +545,12 @@ func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
 	op := "complete"
 	if runErr == nil {
 		err = c.p.cfg.Dedup.Complete(ctx, c.id, c.owner)
+		if c.p.marks != nil && c.object != "" {
+			// The newest event handled about this object, for Env.Stale.
+			if err := c.p.marks.Raise(ctx, objectMark+c.object, c.created); err != nil {
+				c.p.log.Error("dedup: could not record the object's newest handled event; Stale may miss it", "event_id", c.id, "object_id", c.object, "error", err.Error())
+			}
+		}
 	} else {
 		op = "release"
 		err = c.p.cfg.Dedup.Release(ctx, c.id, c.owner)

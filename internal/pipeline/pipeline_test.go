@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,8 +40,9 @@ type state struct {
 	mu      sync.Mutex
 	runs    map[string]int // charge id -> runs
 	inits   atomic.Int32
-	objects []any   // InvoicePaid's h.Event.Data.Object
-	causes  []error // context.Cause when a "wait-ctx" method's context ended
+	objects []any    // InvoicePaid's h.Event.Data.Object
+	causes  []error  // context.Cause when a "wait-ctx" method's context ended
+	stale   []string // "<event id> <stale> <error>" from CustomerSubscriptionUpdated
 	started chan struct{}
 	release chan struct{}
 }
@@ -89,6 +91,14 @@ func (h *testHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) err
 	case "ignore-ctx":
 		time.Sleep(2500 * time.Millisecond)
 	}
+	return nil
+}
+
+func (h *testHandler) CustomerSubscriptionUpdated(ctx context.Context, sub *stripe.Subscription) error {
+	stale, err := h.Stale(ctx)
+	h.st.mu.Lock()
+	defer h.st.mu.Unlock()
+	h.st.stale = append(h.st.stale, fmt.Sprint(h.Event.ID, " ", stale, " ", err))
 	return nil
 }
 
@@ -694,5 +704,39 @@ func TestMetrics(t *testing.T) {
 		if _, ok := l["HandlerDuration"].(float64); ok != want.duration {
 			t.Errorf("line %d: HandlerDuration present %v, want %v", i, ok, want.duration)
 		}
+	}
+}
+
+func subscriptionUpdated(id string, created int64, sub string) []byte {
+	return []byte(fmt.Sprintf(`{"id":%q,"object":"event","created":%d,"type":"customer.subscription.updated","data":{"object":{"id":%q,"object":"subscription","status":"active"}}}`, id, created, sub))
+}
+
+// TestStale delivers events about one subscription out of order: the older
+// one, arriving after a newer one was handled, is stale; one of the same
+// second is not; another subscription's is not; without a dedup table
+// Stale says it cannot tell.
+func TestStale(t *testing.T) {
+	store, _ := newStore(t)
+	tb := newTestbed(t, secrets.Map{}, store)
+	for _, body := range [][]byte{
+		subscriptionUpdated("evt_new", 2000, "sub_1"),   // handled first
+		subscriptionUpdated("evt_old", 1000, "sub_1"),   // older, arrives late: stale
+		subscriptionUpdated("evt_same", 2000, "sub_1"),  // same second: not stale
+		subscriptionUpdated("evt_other", 1500, "sub_2"), // another object
+		subscriptionUpdated("evt_newer", 3000, "sub_1"), // newer still
+	} {
+		if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Handled {
+			t.Fatalf("%+v", res)
+		}
+	}
+	want := []string{"evt_new false <nil>", "evt_old true <nil>", "evt_same false <nil>", "evt_other false <nil>", "evt_newer false <nil>"}
+	if !slices.Equal(tb.st.stale, want) {
+		t.Fatalf("Stale answers %q, want %q", tb.st.stale, want)
+	}
+
+	plain := newTestbed(t, secrets.Map{}, nil)
+	plain.p.Handle(t.Context(), Input{Source: testSource, Body: subscriptionUpdated("evt_x", 1, "sub_9")})
+	if len(plain.st.stale) != 1 || !strings.Contains(plain.st.stale[0], "DEDUP_TABLE") {
+		t.Fatalf("without dedup: %q", plain.st.stale)
 	}
 }
