@@ -3,9 +3,9 @@ package dispatch
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"encoding/hex"
 	"log/slog"
 	"strings"
 
