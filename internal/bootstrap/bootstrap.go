@@ -91,7 +91,11 @@ func Webhook[H any, P interface {
 	}
 	defer rt.Close()
 	p, log := rt.Process, rt.Log
-	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: rt.Pipeline(), Tolerance: rt.Settings.Tolerance})
+	pc := rt.PipelineConfig()
+	if rt.Queue != nil {
+		pc.Queue = rt.Queue // queue mode: methods run in the worker
+	}
+	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pipeline.New(pc), Tolerance: rt.Settings.Tolerance})
 	if running(p) {
 		if _, err := h.Warm(ctx); err != nil {
 			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())

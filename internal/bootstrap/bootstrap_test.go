@@ -15,7 +15,11 @@ func TestReadSettings(t *testing.T) {
 		want    Settings
 		wantErr string
 	}{
-		{"defaults", nil, Settings{LogLevel: slog.LevelInfo, Tolerance: 300 * time.Second, SecretsTTL: 5 * time.Minute}, ""},
+		{"defaults", nil, Settings{LogLevel: slog.LevelInfo, Tolerance: 300 * time.Second, SecretsTTL: 5 * time.Minute, ProcessingMode: "sync"}, ""},
+		{"queue mode", map[string]string{"PROCESSING_MODE": "queue", "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/events.fifo"}, Settings{LogLevel: slog.LevelInfo, Tolerance: 300 * time.Second, SecretsTTL: 5 * time.Minute, ProcessingMode: "queue", QueueURL: "https://sqs.us-east-1.amazonaws.com/1/events.fifo"}, ""},
+		{"queue mode without a queue", map[string]string{"PROCESSING_MODE": "queue"}, Settings{}, "needs QUEUE_URL"},
+		{"queue mode on a standard queue", map[string]string{"PROCESSING_MODE": "queue", "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/events"}, Settings{}, "FIFO"},
+		{"bad mode", map[string]string{"PROCESSING_MODE": "async"}, Settings{}, `PROCESSING_MODE="async"`},
 		{"all set", map[string]string{
 			"LOG_LEVEL": "debug", "SIGNATURE_TOLERANCE": "2m", "STRICT_API_VERSION": "true",
 			"SECRETS_ID": "prod/stripetask", "SECRETS_TTL": "90", "DEDUP_TABLE": "events",
@@ -52,6 +56,9 @@ func TestReadSettings(t *testing.T) {
 			}
 			if err != nil {
 				t.Fatal(err)
+			}
+			if tt.want.ProcessingMode == "" {
+				tt.want.ProcessingMode = ModeSync
 			}
 			if got != tt.want {
 				t.Fatalf("got %+v, want %+v", got, tt.want)

@@ -7,6 +7,7 @@ import (
 
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
+	"stripetask/internal/eventqueue"
 	"stripetask/internal/function"
 	"stripetask/internal/pipeline"
 	"stripetask/internal/stripeclient"
@@ -26,6 +27,9 @@ type Runtime struct {
 	Dispatcher *dispatch.Dispatcher
 	// Dedup is the DEDUP_TABLE store, or nil without one.
 	Dedup dedup.Store
+	// Queue is the QUEUE_URL queue in queue mode (PROCESSING_MODE=queue),
+	// or nil.
+	Queue *eventqueue.Queue
 	// Process is the process the runtime was built from; for `invoke`
 	// without STRIPE_KEY it points at a local stripe-mock.
 	Process Process
@@ -77,6 +81,14 @@ func NewRuntime[H any, P interface {
 		}
 		r.Dedup = db
 	}
+	if settings.ProcessingMode == ModeQueue {
+		q, err := eventqueue.FromConfig(ctx, settings.QueueURL)
+		if err != nil {
+			r.Close()
+			return nil, err
+		}
+		r.Queue = q
+	}
 	r.Deps = function.Deps{
 		Secrets:   src,
 		Log:       log,
@@ -89,7 +101,13 @@ func NewRuntime[H any, P interface {
 // Pipeline returns a pipeline running the Handler with the runtime's
 // dependencies and dedup store.
 func (r *Runtime) Pipeline() *pipeline.Pipeline {
-	return pipeline.New(pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup, Function: r.Name})
+	return pipeline.New(r.PipelineConfig())
+}
+
+// PipelineConfig is the configuration Pipeline uses, for a caller that
+// adds to it (the webhook's queue).
+func (r *Runtime) PipelineConfig() pipeline.Config {
+	return pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup, Function: r.Name}
 }
 
 // Close releases what NewRuntime started.

@@ -32,7 +32,20 @@ type Settings struct {
 	// SecretsTTL is SECRETS_TTL: how long fetched secrets are served before
 	// they are fetched again, between 1 s and 24 h. Default 5 minutes.
 	SecretsTTL time.Duration
+	// ProcessingMode is PROCESSING_MODE: ModeSync (the default), where the
+	// webhook runs each event's method before answering, or ModeQueue,
+	// where it sends the event to QueueURL and answers at once.
+	ProcessingMode string
+	// QueueURL is QUEUE_URL, the SQS FIFO queue of queue mode (required
+	// in it) and of the worker.
+	QueueURL string
 }
+
+// Processing modes.
+const (
+	ModeSync  = "sync"
+	ModeQueue = "queue"
+)
 
 // Log levels beyond slog's four, for Lambda's TRACE and FATAL.
 const (
@@ -72,6 +85,21 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 	}
 	if s.SecretsTTL, err = duration(getenv, "SECRETS_TTL", s.SecretsTTL, secretsTTLRange); err != nil {
 		return s, err
+	}
+	s.QueueURL = strings.TrimSpace(getenv("QUEUE_URL"))
+	switch mode := strings.ToLower(strings.TrimSpace(getenv("PROCESSING_MODE"))); mode {
+	case "", ModeSync:
+		s.ProcessingMode = ModeSync
+	case ModeQueue:
+		if s.QueueURL == "" {
+			return s, fmt.Errorf("PROCESSING_MODE=queue needs QUEUE_URL, the SQS FIFO queue's URL")
+		}
+		if !strings.HasSuffix(s.QueueURL, ".fifo") {
+			return s, fmt.Errorf("QUEUE_URL=%q: queue mode needs a FIFO queue (its name ends in .fifo), so that events of one object run one at a time", s.QueueURL)
+		}
+		s.ProcessingMode = ModeQueue
+	default:
+		return s, fmt.Errorf("PROCESSING_MODE=%q: want sync or queue", getenv("PROCESSING_MODE"))
 	}
 	if v := getenv("STRICT_API_VERSION"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -79,6 +79,11 @@ const (
 	SecretsUnavailable Outcome = "secrets_unavailable"
 	// InitFailed: the Handler's Init failed; nothing ran.
 	InitFailed Outcome = "init_failed"
+	// Queued: with a Queue, the event was sent to it, to run elsewhere.
+	Queued Outcome = "queued"
+	// QueueUnavailable: with a Queue, the queue did not take the event;
+	// nothing ran.
+	QueueUnavailable Outcome = "queue_unavailable"
 )
 
 // Level is the level of the log line of an event with this outcome when
@@ -87,9 +92,9 @@ const (
 // wrong here, warning for the rest.
 func (o Outcome) Level() slog.Level {
 	switch o {
-	case Handled, Ignored, Duplicate:
+	case Handled, Ignored, Duplicate, Queued:
 		return slog.LevelInfo
-	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed:
+	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed, QueueUnavailable:
 		return slog.LevelError
 	}
 	return slog.LevelWarn
@@ -156,6 +161,12 @@ type Config struct {
 	// Dedup, when set, makes each event's method run to success at most
 	// once: see Handle. Nil runs every event that has a method.
 	Dedup dedup.Store
+	// Queue, when set, takes every event that has a method, to run
+	// elsewhere (queue mode): Handle sends the body and answers Queued
+	// rather than running it. An event too large for the queue runs here
+	// instead, and its line says so. Events given decoded (Input.Event)
+	// always run here.
+	Queue Queue
 	// Function names the function in the metrics of the log line (the
 	// dimension Function, e.g. "webhook"); empty: the line carries no
 	// metrics.
@@ -165,6 +176,17 @@ type Config struct {
 	// so it lapses only LeaseTerm after its run died. Zero means
 	// DefaultLeaseTerm.
 	LeaseTerm time.Duration
+}
+
+// Queue takes events to run later, elsewhere: an SQS FIFO queue
+// (*eventqueue.Queue).
+type Queue interface {
+	// Fits reports whether body can be sent.
+	Fits(body []byte) bool
+	// Send sends body in the message group group (the events of one group
+	// run one at a time, in order), deduplicated by dedupID, and returns
+	// the message's id once the queue has it.
+	Send(ctx context.Context, body []byte, group, dedupID string) (string, error)
 }
 
 // DefaultLeaseTerm is the default Config.LeaseTerm.
@@ -323,6 +345,12 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		res.Outcome = Ignored
 		return res, nil
 	}
+	if q := p.cfg.Queue; q != nil && in.Body != nil {
+		if q.Fits(in.Body) {
+			return p.enqueue(workCtx, q, dl, in, res), nil
+		}
+		p.log.Warn("event too large for the queue: running it here", "event_id", dl.Event.ID, "bytes", len(in.Body))
+	}
 	if p.cfg.Dedup == nil {
 		began := p.cfg.Now()
 		err = p.run(ctx, dl, in, b, nil)
@@ -344,6 +372,21 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		c.settle(ctx, b, err)
 	}
 	return p.finish(res, err)
+}
+
+// enqueue sends the event to the queue, grouped by its data.object (the
+// event itself when it has none), deduplicated by its id.
+func (p *Pipeline) enqueue(ctx context.Context, q Queue, dl *dispatch.Delivery, in *Input, res Result) Result {
+	group := dl.ObjectID()
+	if group == "" {
+		group = dl.Event.ID
+	}
+	if _, err := q.Send(ctx, in.Body, group, dl.Event.ID); err != nil {
+		res.Outcome, res.Err = QueueUnavailable, err
+		return res
+	}
+	res.Outcome = Queued
+	return res
 }
 
 // finish sets res's outcome from the run's error.

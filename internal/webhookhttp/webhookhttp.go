@@ -9,9 +9,10 @@
 // is 413; a missing, malformed, expired or non-matching Stripe-Signature is
 // 400. The pipeline's outcomes then answer: handled 200 {"status":"handled"},
 // ignored 200 {"status":"ignored"}, duplicate 200 {"status":"duplicate"};
-// malformed, not_event, api_version_mismatch and undecodable_object 400;
+// queued (queue mode) 200 {"status":"queued"}; malformed, not_event,
+// api_version_mismatch and undecodable_object 400;
 // in_progress 409; handler_error, handler_panic and handler_timeout 500;
-// dedup_unavailable,
+// dedup_unavailable, queue_unavailable,
 // secrets_unavailable and init_failed 503. Stripe retries every non-2xx
 // answer, so exactly what failed is delivered again.
 //
@@ -86,13 +87,13 @@ var source = &pipeline.Source{Name: "webhook", Status: Status}
 // Status is the status code the webhook answers an outcome with.
 func Status(o pipeline.Outcome) int {
 	switch o {
-	case pipeline.Handled, pipeline.Ignored, pipeline.Duplicate:
+	case pipeline.Handled, pipeline.Ignored, pipeline.Duplicate, pipeline.Queued:
 		return http.StatusOK
 	case pipeline.InProgress:
 		return http.StatusConflict
 	case pipeline.HandlerError, pipeline.HandlerPanic, pipeline.HandlerTimeout:
 		return http.StatusInternalServerError
-	case pipeline.DedupUnavailable, pipeline.SecretsUnavailable, pipeline.InitFailed, AuthNotConfigured:
+	case pipeline.DedupUnavailable, pipeline.SecretsUnavailable, pipeline.InitFailed, pipeline.QueueUnavailable, AuthNotConfigured:
 		return http.StatusServiceUnavailable
 	case MethodNotAllowed:
 		return http.StatusMethodNotAllowed
@@ -140,6 +141,8 @@ func publicMessage(o pipeline.Outcome, err error) string {
 		return "secrets unavailable"
 	case pipeline.InitFailed:
 		return "handler initialisation failed"
+	case pipeline.QueueUnavailable:
+		return "queue unavailable"
 	}
 	return "request failed"
 }
@@ -204,6 +207,7 @@ var (
 	handledBody   = []byte(`{"status":"handled"}` + "\n")
 	duplicateBody = []byte(`{"status":"duplicate"}` + "\n")
 	ignoredBody   = []byte(`{"status":"ignored"}` + "\n")
+	queuedBody    = []byte(`{"status":"queued"}` + "\n")
 )
 
 // ServeHTTP serves one delivery.
@@ -458,6 +462,8 @@ func (h *Handler) respond(w http.ResponseWriter, outcome pipeline.Outcome, err e
 		w.Write(ignoredBody)
 	case pipeline.Duplicate:
 		w.Write(duplicateBody)
+	case pipeline.Queued:
+		w.Write(queuedBody)
 	default:
 		json.NewEncoder(w).Encode(errorBody{Error: publicMessage(outcome, err), RequestID: rid})
 	}
