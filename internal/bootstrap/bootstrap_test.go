@@ -20,6 +20,8 @@ func TestReadSettings(t *testing.T) {
 		{"queue mode without a queue", map[string]string{"PROCESSING_MODE": "queue"}, Settings{}, "needs QUEUE_URL"},
 		{"queue mode on a standard queue", map[string]string{"PROCESSING_MODE": "queue", "QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/events"}, Settings{}, "FIFO"},
 		{"bad mode", map[string]string{"PROCESSING_MODE": "async"}, Settings{}, `PROCESSING_MODE="async"`},
+		{"test events accepted", map[string]string{"ACCEPT_TEST_EVENTS": "true"}, Settings{LogLevel: slog.LevelInfo, Tolerance: 300 * time.Second, SecretsTTL: 5 * time.Minute, AcceptTestEvents: true}, ""},
+		{"bad test events", map[string]string{"ACCEPT_TEST_EVENTS": "sometimes"}, Settings{}, `ACCEPT_TEST_EVENTS="sometimes"`},
 		{"all set", map[string]string{
 			"LOG_LEVEL": "debug", "SIGNATURE_TOLERANCE": "2m", "STRICT_API_VERSION": "true",
 			"SECRETS_ID": "prod/stripetask", "SECRETS_TTL": "90", "DEDUP_TABLE": "events",

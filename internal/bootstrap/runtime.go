@@ -107,7 +107,7 @@ func (r *Runtime) Pipeline() *pipeline.Pipeline {
 // PipelineConfig is the configuration Pipeline uses, for a caller that
 // adds to it (the webhook's queue).
 func (r *Runtime) PipelineConfig() pipeline.Config {
-	return pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup, Function: r.Name}
+	return pipeline.Config{Deps: r.Deps, Dispatcher: r.Dispatcher, Dedup: r.Dedup, Function: r.Name, AcceptTestEvents: r.Settings.AcceptTestEvents}
 }
 
 // Close releases what NewRuntime started.

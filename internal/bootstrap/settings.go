@@ -39,6 +39,10 @@ type Settings struct {
 	// QueueURL is QUEUE_URL, the SQS FIFO queue of queue mode (required
 	// in it) and of the worker.
 	QueueURL string
+	// AcceptTestEvents is ACCEPT_TEST_EVENTS=true: run test-mode events
+	// even when STRIPE_KEY is a live key. By default they are answered
+	// 200 test_event_in_live_mode and not run.
+	AcceptTestEvents bool
 }
 
 // Processing modes.
@@ -100,6 +104,13 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		s.ProcessingMode = ModeQueue
 	default:
 		return s, fmt.Errorf("PROCESSING_MODE=%q: want sync or queue", getenv("PROCESSING_MODE"))
+	}
+	if v := getenv("ACCEPT_TEST_EVENTS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return s, fmt.Errorf("ACCEPT_TEST_EVENTS=%q: want true or false", v)
+		}
+		s.AcceptTestEvents = b
 	}
 	if v := getenv("STRICT_API_VERSION"); v != "" {
 		b, err := strconv.ParseBool(v)

@@ -27,6 +27,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
@@ -79,6 +80,11 @@ const (
 	SecretsUnavailable Outcome = "secrets_unavailable"
 	// InitFailed: the Handler's Init failed; nothing ran.
 	InitFailed Outcome = "init_failed"
+	// TestEventInLiveMode: a test-mode event (livemode false) reached a
+	// function whose STRIPE_KEY is a live key (a live Connect endpoint
+	// also receives its connected accounts' test events); nothing ran.
+	// Config.AcceptTestEvents runs them.
+	TestEventInLiveMode Outcome = "test_event_in_live_mode"
 	// Queued: with a Queue, the event was sent to it, to run elsewhere.
 	Queued Outcome = "queued"
 	// QueueUnavailable: with a Queue, the queue did not take the event;
@@ -92,7 +98,7 @@ const (
 // wrong here, warning for the rest.
 func (o Outcome) Level() slog.Level {
 	switch o {
-	case Handled, Ignored, Duplicate, Queued:
+	case Handled, Ignored, Duplicate, Queued, TestEventInLiveMode:
 		return slog.LevelInfo
 	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed, QueueUnavailable:
 		return slog.LevelError
@@ -167,6 +173,10 @@ type Config struct {
 	// instead, and its line says so. Events given decoded (Input.Event)
 	// always run here.
 	Queue Queue
+	// AcceptTestEvents runs test-mode events even when STRIPE_KEY is a
+	// live key (ACCEPT_TEST_EVENTS=true); by default they are answered
+	// TestEventInLiveMode and not run.
+	AcceptTestEvents bool
 	// Function names the function in the metrics of the log line (the
 	// dimension Function, e.g. "webhook"); empty: the line carries no
 	// metrics.
@@ -345,6 +355,10 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		res.Outcome = Ignored
 		return res, nil
 	}
+	if !dl.Event.Livemode && !p.cfg.AcceptTestEvents && liveKey(in.Secrets[stripeclient.KeySecret]) {
+		res.Outcome = TestEventInLiveMode
+		return res, nil
+	}
 	if q := p.cfg.Queue; q != nil && in.Body != nil {
 		if q.Fits(in.Body) {
 			return p.enqueue(workCtx, q, dl, in, res), nil
@@ -387,6 +401,11 @@ func (p *Pipeline) enqueue(ctx context.Context, q Queue, dl *dispatch.Delivery, 
 	}
 	res.Outcome = Queued
 	return res
+}
+
+// liveKey reports whether key is a live secret or restricted key.
+func liveKey(key string) bool {
+	return strings.HasPrefix(key, "sk_live_") || strings.HasPrefix(key, "rk_live_")
 }
 
 // finish sets res's outcome from the run's error.
@@ -439,7 +458,9 @@ func (b budget) work(ctx context.Context) (context.Context, context.CancelFunc) 
 // b.abandon is left running and run returns errAbandoned; the claim is
 // then settled when the method returns.
 func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b budget, c *claimed) error {
-	base := dispatch.Env{Stripe: p.cfg.Stripe.Client(in.Secrets), Secrets: in.Secrets, Log: p.log}
+	// For a connected account's event (Connect), h.Stripe acts on that
+	// account unless a call names its own.
+	base := dispatch.Env{Stripe: p.cfg.Stripe.ClientFor(in.Secrets, dl.Event.Account), Secrets: in.Secrets, Log: p.log}
 	if p.newest != nil {
 		base = dispatch.WithNewest(base, p.newest)
 	}

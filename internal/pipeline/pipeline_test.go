@@ -6,6 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +26,7 @@ import (
 	"stripetask/internal/function"
 	"stripetask/internal/metrics"
 	"stripetask/internal/moto"
+	"stripetask/internal/stripemock"
 	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
@@ -100,6 +105,18 @@ func (h *testHandler) CustomerSubscriptionUpdated(ctx context.Context, sub *stri
 	defer h.st.mu.Unlock()
 	h.st.stale = append(h.st.stale, fmt.Sprint(h.Event.ID, " ", stale, " ", err))
 	return nil
+}
+
+// ChargeRefunded refunds the charge through h.Stripe, to show which
+// account the call acts on.
+func (h *testHandler) ChargeRefunded(ctx context.Context, c *stripe.Charge) error {
+	params := &stripe.RefundParams{Charge: stripe.String(c.ID)}
+	params.Context = ctx
+	if c.Description == "own account" {
+		params.SetStripeAccount("acct_1Explicit")
+	}
+	_, err := h.Stripe.Refunds.New(params)
+	return err
 }
 
 func (h *testHandler) InvoicePaid(ctx context.Context) error {
@@ -360,6 +377,8 @@ func TestOutcomeLevel(t *testing.T) {
 		Malformed: slog.LevelWarn, APIVersionMismatch: slog.LevelWarn,
 		HandlerError: slog.LevelError, HandlerPanic: slog.LevelError, DedupUnavailable: slog.LevelError,
 		SecretsUnavailable: slog.LevelError, InitFailed: slog.LevelError,
+		HandlerTimeout: slog.LevelError, QueueUnavailable: slog.LevelError,
+		Queued: slog.LevelInfo, TestEventInLiveMode: slog.LevelInfo,
 	} {
 		if got := o.Level(); got != want {
 			t.Errorf("%s.Level() = %v, want %v", o, got, want)
@@ -738,5 +757,74 @@ func TestStale(t *testing.T) {
 	plain.p.Handle(t.Context(), Input{Source: testSource, Body: subscriptionUpdated("evt_x", 1, "sub_9")})
 	if len(plain.st.stale) != 1 || !strings.Contains(plain.st.stale[0], "DEDUP_TABLE") {
 		t.Fatalf("without dedup: %q", plain.st.stale)
+	}
+}
+
+func refunded(id, account string, livemode bool, description string) []byte {
+	return []byte(fmt.Sprintf(`{"id":%q,"object":"event","account":%q,"livemode":%v,"created":1750000000,"type":"charge.refunded","data":{"object":{"id":"ch_1","object":"charge","description":%q}}}`, id, account, livemode, description))
+}
+
+// TestConnectAccount checks, at a recording proxy in front of stripe-mock,
+// that calls through h.Stripe for a connected account's event act on that
+// account, that a platform event's do not, and that a call naming its own
+// account keeps it.
+func TestConnectAccount(t *testing.T) {
+	target, _ := url.Parse(stripemock.Start(t))
+	var mu sync.Mutex
+	var seen []string
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Stripe-Account"))
+		mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	tb := newTestbed(t, secrets.Map{"STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": proxy.URL}, nil)
+	for _, body := range [][]byte{
+		refunded("evt_c1", "acct_1Connected", false, ""),
+		refunded("evt_c2", "", false, ""),
+		refunded("evt_c3", "acct_1Connected", false, "own account"),
+	} {
+		if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Handled {
+			t.Fatalf("%+v", res)
+		}
+	}
+	if want := []string{"acct_1Connected", "", "acct_1Explicit"}; !slices.Equal(seen, want) {
+		t.Fatalf("Stripe-Account headers %q, want %q", seen, want)
+	}
+}
+
+// TestTestEventsInLiveMode checks the guard of live Connect endpoints: with
+// a live STRIPE_KEY a test-mode event is acknowledged and not run, unless
+// AcceptTestEvents; with a test key, test events run; live events always do.
+func TestTestEventsInLiveMode(t *testing.T) {
+	tests := []struct {
+		key      string
+		accept   bool
+		livemode bool
+		want     Outcome
+	}{
+		{"sk_live_0123456789abcdef", false, false, TestEventInLiveMode},
+		{"rk_live_0123456789abcdef", false, false, TestEventInLiveMode},
+		{"sk_live_0123456789abcdef", true, false, Handled},
+		{"sk_live_0123456789abcdef", false, true, Handled},
+		{"sk_test_0123456789abcdef", false, false, Handled},
+	}
+	for _, tt := range tests {
+		st := newState()
+		d, err := dispatch.New(testHandler{st: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := New(Config{Deps: function.Deps{Secrets: secrets.Static{"STRIPE_KEY": tt.key}}, Dispatcher: d, AcceptTestEvents: tt.accept})
+		body := []byte(fmt.Sprintf(`{"id":"evt_t","object":"event","account":"acct_1","livemode":%v,"type":"charge.succeeded","data":{"object":{"id":"ch_t","object":"charge"}}}`, tt.livemode))
+		res := p.Handle(t.Context(), Input{Source: testSource, Body: body})
+		if res.Outcome != tt.want {
+			t.Errorf("key %.8s accept %v livemode %v: %s, want %s", tt.key, tt.accept, tt.livemode, res.Outcome, tt.want)
+		}
+		if ran := st.count("ch_t") == 1; ran != (tt.want == Handled) {
+			t.Errorf("key %.8s accept %v livemode %v: ran %v", tt.key, tt.accept, tt.livemode, ran)
+		}
 	}
 }

@@ -8,16 +8,20 @@
 package stripeclient
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/form"
 
 	"stripetask/secrets"
 )
@@ -42,7 +46,14 @@ type Cache struct {
 	httpClient *http.Client
 	log        *slog.Logger
 	cur        atomic.Pointer[entry]
+
+	mu       sync.Mutex
+	accounts map[string]*client.API // per connected account, for cur's key and base
+	accFor   *entry                 // the entry accounts belong to
 }
+
+// MaxAccounts bounds how many connected accounts' clients a Cache keeps.
+const MaxAccounts = 256
 
 type entry struct {
 	key, base string
@@ -73,10 +84,40 @@ func (c *Cache) Client(m secrets.Map) *client.API {
 	return e.api
 }
 
+// ClientFor returns the client for the secrets in m that acts on the
+// connected account account (Stripe Connect): every call made through it
+// carries Stripe-Account: account, unless the call sets its own account in
+// its params. An empty account is Client(m).
+func (c *Cache) ClientFor(m secrets.Map, account string) *client.API {
+	if account == "" {
+		return c.Client(m)
+	}
+	c.Client(m) // make cur the entry for m
+	e := c.cur.Load()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.accFor != e || len(c.accounts) >= MaxAccounts {
+		c.accounts, c.accFor = map[string]*client.API{}, e
+	}
+	api, ok := c.accounts[account]
+	if !ok {
+		api = newClient(e.key, e.base, c.httpClient, c.log, func(b stripe.Backend) stripe.Backend {
+			return &accountBackend{next: b, account: account}
+		})
+		c.accounts[account] = api
+	}
+	return api
+}
+
 // New returns a client for key whose requests go to base (empty: Stripe's
 // own hosts) through httpClient (nil: one with DefaultTimeout), logging to
 // log (nil: nowhere).
 func New(key, base string, httpClient *http.Client, log *slog.Logger) *client.API {
+	return newClient(key, base, httpClient, log, nil)
+}
+
+// newClient is New with each backend passed through wrap, if not nil.
+func newClient(key, base string, httpClient *http.Client, log *slog.Logger, wrap func(stripe.Backend) stripe.Backend) *client.API {
 	if httpClient == nil {
 		httpClient = &http.Client{Timeout: DefaultTimeout}
 	}
@@ -92,7 +133,11 @@ func New(key, base string, httpClient *http.Client, log *slog.Logger) *client.AP
 		if base != "" {
 			cfg.URL = stripe.String(base)
 		}
-		return stripe.GetBackendWithConfig(t, cfg)
+		b := stripe.GetBackendWithConfig(t, cfg)
+		if wrap != nil {
+			b = wrap(b)
+		}
+		return b
 	}
 	return client.New(key, &stripe.Backends{
 		API:     backend(stripe.APIBackend),
@@ -130,3 +175,73 @@ func (l Logger) Warnf(format string, v ...any) {
 func (l Logger) Errorf(format string, v ...any) {
 	l.L.Log(context.Background(), slog.LevelError, mask(fmt.Sprintf(format, v...)), "source", "stripe-go")
 }
+
+// accountBackend makes every call act on a connected account: it sets
+// Params.StripeAccount for the call when the call's params leave it unset,
+// and restores them afterwards, so params reused for another call are as
+// they were.
+type accountBackend struct {
+	next    stripe.Backend
+	account string
+}
+
+// params returns the params to send and a function restoring the caller's.
+func (b *accountBackend) params(pc stripe.ParamsContainer) (stripe.ParamsContainer, func()) {
+	if pc == nil || isNil(pc) {
+		return &stripe.Params{StripeAccount: stripe.String(b.account)}, func() {}
+	}
+	p := pc.GetParams()
+	if p == nil || p.StripeAccount != nil {
+		return pc, func() {}
+	}
+	p.StripeAccount = stripe.String(b.account)
+	return pc, func() { p.StripeAccount = nil }
+}
+
+// rawParams is params for the calls that take *stripe.Params.
+func (b *accountBackend) rawParams(p *stripe.Params) (*stripe.Params, func()) {
+	if p == nil {
+		return &stripe.Params{StripeAccount: stripe.String(b.account)}, func() {}
+	}
+	if p.StripeAccount != nil {
+		return p, func() {}
+	}
+	p.StripeAccount = stripe.String(b.account)
+	return p, func() { p.StripeAccount = nil }
+}
+
+func isNil(pc stripe.ParamsContainer) bool {
+	v := reflect.ValueOf(pc)
+	return v.Kind() == reflect.Pointer && v.IsNil()
+}
+
+// Call implements stripe.Backend.
+func (b *accountBackend) Call(method, path, key string, params stripe.ParamsContainer, v stripe.LastResponseSetter) error {
+	p, restore := b.params(params)
+	defer restore()
+	return b.next.Call(method, path, key, p, v)
+}
+
+// CallStreaming implements stripe.Backend.
+func (b *accountBackend) CallStreaming(method, path, key string, params stripe.ParamsContainer, v stripe.StreamingLastResponseSetter) error {
+	p, restore := b.params(params)
+	defer restore()
+	return b.next.CallStreaming(method, path, key, p, v)
+}
+
+// CallRaw implements stripe.Backend.
+func (b *accountBackend) CallRaw(method, path, key string, body *form.Values, params *stripe.Params, v stripe.LastResponseSetter) error {
+	p, restore := b.rawParams(params)
+	defer restore()
+	return b.next.CallRaw(method, path, key, body, p, v)
+}
+
+// CallMultipart implements stripe.Backend.
+func (b *accountBackend) CallMultipart(method, path, key, boundary string, body *bytes.Buffer, params *stripe.Params, v stripe.LastResponseSetter) error {
+	p, restore := b.rawParams(params)
+	defer restore()
+	return b.next.CallMultipart(method, path, key, boundary, body, p, v)
+}
+
+// SetMaxNetworkRetries implements stripe.Backend.
+func (b *accountBackend) SetMaxNetworkRetries(n int64) { b.next.SetMaxNetworkRetries(n) }

@@ -5,6 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,5 +101,84 @@ func TestLoggerMasksKeys(t *testing.T) {
 		if got := mask(in); got != want {
 			t.Errorf("mask(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// recordingProxy forwards to stripe-mock and records each request's
+// Stripe-Account header ("" when absent).
+func recordingProxy(t *testing.T) (string, func() []string) {
+	t.Helper()
+	target, err := url.Parse(stripemock.Start(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("Stripe-Account"))
+		mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		out := slices.Clone(seen)
+		seen = nil
+		return out
+	}
+}
+
+// TestClientFor checks, at a recording proxy in front of stripe-mock, that
+// a connected account's client sends Stripe-Account on every kind of call
+// unless the call names its own account, that the platform's client sends
+// none, and that params reused afterwards are as the caller left them.
+func TestClientFor(t *testing.T) {
+	base, seen := recordingProxy(t)
+	c := NewCache(nil, nil)
+	m := secrets.Map{KeySecret: stripemock.Key, APIBaseSecret: base}
+	acct := c.ClientFor(m, "acct_1Connected")
+	if c.ClientFor(m, "acct_1Connected") != acct || c.ClientFor(m, "") != c.Client(m) {
+		t.Fatal("clients not reused")
+	}
+
+	// A write with params, a read with nil params, a list.
+	params := &stripe.RefundParams{Charge: stripe.String("ch_1")}
+	if _, err := acct.Refunds.New(params); err != nil {
+		t.Fatal(err)
+	}
+	if params.StripeAccount != nil {
+		t.Fatal("the caller's params kept the connected account")
+	}
+	if _, err := acct.Charges.Get("ch_1", nil); err != nil {
+		t.Fatal(err)
+	}
+	it := acct.Customers.List(&stripe.CustomerListParams{})
+	for it.Next() {
+	}
+	if err := it.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// A call naming its own account keeps it.
+	own := &stripe.ChargeParams{}
+	own.SetStripeAccount("acct_1Other")
+	if _, err := acct.Charges.Get("ch_1", own); err != nil {
+		t.Fatal(err)
+	}
+	// The platform's client: no header.
+	if _, err := c.Client(m).Refunds.New(params); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"POST /v1/refunds acct_1Connected",
+		"GET /v1/charges/ch_1 acct_1Connected",
+		"GET /v1/customers acct_1Connected",
+		"GET /v1/charges/ch_1 acct_1Other",
+		"POST /v1/refunds ",
+	}
+	if got := seen(); !slices.Equal(got, want) {
+		t.Fatalf("requests:\n%q\nwant\n%q", got, want)
 	}
 }

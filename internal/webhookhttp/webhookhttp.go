@@ -87,7 +87,7 @@ var source = &pipeline.Source{Name: "webhook", Status: Status}
 // Status is the status code the webhook answers an outcome with.
 func Status(o pipeline.Outcome) int {
 	switch o {
-	case pipeline.Handled, pipeline.Ignored, pipeline.Duplicate, pipeline.Queued:
+	case pipeline.Handled, pipeline.Ignored, pipeline.Duplicate, pipeline.Queued, pipeline.TestEventInLiveMode:
 		return http.StatusOK
 	case pipeline.InProgress:
 		return http.StatusConflict
@@ -208,6 +208,7 @@ var (
 	duplicateBody = []byte(`{"status":"duplicate"}` + "\n")
 	ignoredBody   = []byte(`{"status":"ignored"}` + "\n")
 	queuedBody    = []byte(`{"status":"queued"}` + "\n")
+	testEventBody = []byte(`{"status":"test_event_in_live_mode"}` + "\n")
 )
 
 // ServeHTTP serves one delivery.
@@ -462,6 +463,8 @@ func (h *Handler) respond(w http.ResponseWriter, outcome pipeline.Outcome, err e
 		w.Write(ignoredBody)
 	case pipeline.Duplicate:
 		w.Write(duplicateBody)
+	case pipeline.TestEventInLiveMode:
+		w.Write(testEventBody)
 	case pipeline.Queued:
 		w.Write(queuedBody)
 	default:
