@@ -102,8 +102,8 @@ func fixtureFiles(t *testing.T) []string {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && d.Name() == "pay" {
-			return filepath.SkipDir // the pay function's fixtures: not webhook deliveries
+		if d.IsDir() && (d.Name() == "pay" || d.Name() == "eventbridge") {
+			return filepath.SkipDir // the pay function's, and EventBridge's (unsigned): not HTTP deliveries
 		}
 		if !d.IsDir() && strings.HasSuffix(path, ".json") {
 			files = append(files, path)
@@ -312,5 +312,46 @@ func checkStripeEvent(t *testing.T, path string, body []byte) {
 	}
 	if !strings.HasPrefix(id, want.idPrefix) {
 		t.Errorf("data.object.id = %q, want prefix %q", id, want.idPrefix)
+	}
+}
+
+// TestEventBridgeFixtures checks events/eventbridge/: each is the envelope
+// Amazon EventBridge delivers for a Stripe event destination, with a Stripe
+// event in detail whose type is the detail-type.
+func TestEventBridgeFixtures(t *testing.T) {
+	files, err := filepath.Glob("eventbridge/*.json")
+	if err != nil || len(files) < 3 {
+		t.Fatalf("EventBridge fixtures: %v (%d files)", err, len(files))
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e struct {
+			Version    string          `json:"version"`
+			ID         string          `json:"id"`
+			DetailType string          `json:"detail-type"`
+			Source     string          `json:"source"`
+			Account    string          `json:"account"`
+			Time       string          `json:"time"`
+			Region     string          `json:"region"`
+			Resources  []string        `json:"resources"`
+			Detail     json.RawMessage `json:"detail"`
+		}
+		if err := json.Unmarshal(raw, &e); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if e.Version != "0" || e.ID == "" || e.Account == "" || e.Region == "" || e.Resources == nil || e.Time == "" ||
+			!strings.HasPrefix(e.Source, "aws.partner/stripe.com/ed_") {
+			t.Errorf("%s: not an EventBridge envelope of a Stripe event destination: %+v", f, e)
+		}
+		var ev stripe.Event
+		if err := json.Unmarshal(e.Detail, &ev); err != nil || ev.Object != "event" || string(ev.Type) != e.DetailType || !strings.HasPrefix(ev.ID, "evt_") {
+			t.Errorf("%s: detail is no Stripe event of type %s: %v", f, e.DetailType, err)
+		}
+		if want := filepath.Join("eventbridge", e.DetailType+".json"); f != want {
+			t.Errorf("%s: name it %s", f, want)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
+	"stripetask/internal/eventbridge"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
 	"stripetask/internal/pipeline"
@@ -95,7 +96,8 @@ func Webhook[H any, P interface {
 	if rt.Queue != nil {
 		pc.Queue = rt.Queue // queue mode: methods run in the worker
 	}
-	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pipeline.New(pc), Tolerance: rt.Settings.Tolerance})
+	pl := pipeline.New(pc)
+	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pl, Tolerance: rt.Settings.Tolerance})
 	if running(p) {
 		if _, err := h.Warm(ctx); err != nil {
 			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
@@ -111,7 +113,9 @@ func Webhook[H any, P interface {
 		Ready:       p.Ready,
 		Getenv:      p.Getenv,
 		Prepare:     renewSignature(rt.Deps.Secrets),
-		Log:         log,
+		// The same binary serves Stripe's EventBridge event destinations.
+		Other: eventbridge.New(pl, rt.Settings.EventSource),
+		Log:   log,
 	})
 }
 

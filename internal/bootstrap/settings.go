@@ -39,6 +39,10 @@ type Settings struct {
 	// QueueURL is QUEUE_URL, the SQS FIFO queue of queue mode (required
 	// in it) and of the worker.
 	QueueURL string
+	// EventSource is STRIPE_EVENT_SOURCE, the name of the Stripe partner
+	// event source (aws.partner/stripe.com/ed_...) whose EventBridge
+	// events the webhook function accepts; empty: any Stripe source.
+	EventSource string
 	// AcceptTestEvents is ACCEPT_TEST_EVENTS=true: run test-mode events
 	// even when STRIPE_KEY is a live key. By default they are answered
 	// 200 test_event_in_live_mode and not run.
@@ -91,6 +95,9 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	s.QueueURL = strings.TrimSpace(getenv("QUEUE_URL"))
+	if s.EventSource = strings.TrimSpace(getenv("STRIPE_EVENT_SOURCE")); s.EventSource != "" && !strings.HasPrefix(s.EventSource, "aws.partner/stripe.com/") {
+		return s, fmt.Errorf("STRIPE_EVENT_SOURCE=%q: want a Stripe partner event source, aws.partner/stripe.com/ed_...", s.EventSource)
+	}
 	switch mode := strings.ToLower(strings.TrimSpace(getenv("PROCESSING_MODE"))); mode {
 	case "", ModeSync:
 		s.ProcessingMode = ModeSync

@@ -113,8 +113,11 @@ type Source struct {
 	Name string
 	// Status, if set, gives the source's answer for an outcome, an HTTP
 	// status for the webhook. It is logged as "status" and sets the line's
-	// level (see function.Level); without it the level is Outcome.Level.
+	// level (see function.Level).
 	Status func(Outcome) int
+	// Level, if set (and Status is not), gives the level of an outcome's
+	// line; without either, the level is Outcome.Level.
+	Level func(Outcome) slog.Level
 }
 
 // Input is one event, as its source hands it over.
@@ -660,6 +663,8 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	if s := in.Source; s != nil && s.Status != nil {
 		line.Status = s.Status(res.Outcome)
 		line.Level = function.Level(line.Status)
+	} else if s != nil && s.Level != nil {
+		line.Level = s.Level(res.Outcome)
 	}
 	if !p.log.Enabled(ctx, line.Level) {
 		return

@@ -41,7 +41,8 @@ func NewLambdaHandler(h http.Handler) lambda.Handler {
 //     2.0), recognised by version "2.0", answered as [LambdaHandler.ServeV2]
 //     describes;
 //
-// and returns an error only for a payload that is none of these.
+// and passes any other payload to Other; without Other, it returns an error
+// for a payload that is none of these.
 //
 // The responses the transport makes itself rather than Handler (a base64
 // body that does not decode, a panic in Handler) are JSON,
@@ -59,6 +60,11 @@ type LambdaHandler struct {
 	// Log receives a line for each error response the transport makes
 	// itself. If nil, such lines are written as JSON to os.Stderr.
 	Log *slog.Logger
+
+	// Other, if set, serves the payloads that are no HTTP event (an
+	// Amazon EventBridge event, say): Invoke returns what it returns.
+	// Without it such a payload is an error.
+	Other lambda.Handler
 }
 
 // Invoke serves the HTTP event in payload with l.Handler and returns the
@@ -97,6 +103,9 @@ func (l *LambdaHandler) Invoke(ctx context.Context, payload []byte) ([]byte, err
 			Body:            res.Body,
 			IsBase64Encoded: res.IsBase64Encoded,
 		})
+	}
+	if l.Other != nil {
+		return l.Other.Invoke(ctx, payload)
 	}
 	return nil, errUnknownEvent
 }

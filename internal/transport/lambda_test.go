@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -845,5 +846,30 @@ func BenchmarkServeV1(b *testing.B) {
 		if err != nil || res.StatusCode != 200 {
 			b.Fatal(res, err)
 		}
+	}
+}
+
+// otherHandler answers any payload with its length.
+type otherHandler struct{}
+
+func (otherHandler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return []byte(fmt.Sprintf(`{"other":%d}`, len(payload))), nil
+}
+
+// TestInvokeOther checks that payloads that are no HTTP event go to Other,
+// and HTTP events never do.
+func TestInvokeOther(t *testing.T) {
+	eb := []byte(`{"version":"0","id":"1","detail-type":"charge.succeeded","source":"aws.partner/stripe.com/ed_1","detail":{}}`)
+	l := &LambdaHandler{Handler: http.NotFoundHandler(), Other: otherHandler{}}
+	out, err := l.Invoke(context.Background(), eb)
+	if err != nil || string(out) != fmt.Sprintf(`{"other":%d}`, len(eb)) {
+		t.Fatalf("EventBridge payload: %s %v", out, err)
+	}
+	out, err = l.Invoke(context.Background(), []byte(`{"version":"2.0","rawPath":"/x","requestContext":{"http":{"method":"GET","path":"/x"}}}`))
+	if err != nil || !strings.Contains(string(out), `"statusCode":404`) {
+		t.Fatalf("HTTP event went elsewhere: %s %v", out, err)
+	}
+	if _, err := (&LambdaHandler{Handler: http.NotFoundHandler()}).Invoke(context.Background(), eb); err == nil {
+		t.Fatal("without Other, a non-HTTP payload is no error")
 	}
 }

@@ -73,6 +73,10 @@ type Options struct {
 	// Ready, if not nil, is called in serve mode with the address the
 	// server listens on, once it accepts connections.
 	Ready func(addr net.Addr)
+
+	// Other, if not nil, serves the Lambda payloads that are no HTTP
+	// event, in AWS Lambda and in invoke mode (see LambdaHandler.Other).
+	Other lambda.Handler
 }
 
 // Main runs h as the command-line arguments args (os.Args[1:], without the
@@ -100,7 +104,7 @@ type Options struct {
 func Main(ctx context.Context, h http.Handler, args []string, opts Options) int {
 	o := opts.withDefaults()
 	if o.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		o.StartLambda(ctx, &LambdaHandler{Handler: h, Log: o.Log})
+		o.StartLambda(ctx, &LambdaHandler{Handler: h, Log: o.Log, Other: o.Other})
 		return 0
 	}
 	if len(args) == 0 {
@@ -271,7 +275,7 @@ func (o *Options) invoke(ctx context.Context, h http.Handler, args []string) int
 		AwsRequestID:       newUUID(),
 		InvokedFunctionArn: "arn:aws:lambda:local:000000000000:function:" + o.Name,
 	})
-	l := &LambdaHandler{Handler: h, Log: o.Log}
+	l := &LambdaHandler{Handler: h, Log: o.Log, Other: o.Other}
 	out, err := l.Invoke(ctx, payload)
 	if err == nil && prepareErr != nil {
 		err = fmt.Errorf("preparing request: %w", prepareErr)

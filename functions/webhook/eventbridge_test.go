@@ -1,0 +1,56 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"stripetask/internal/proctest"
+	"stripetask/internal/stripemock"
+)
+
+// TestInvokeEventBridge runs the EventBridge fixtures through the webhook
+// binary's invoke mode: they succeed (exit 0, the pipeline's outcome in
+// the answer); a foreign source is refused and succeeds; an event that
+// fails makes invoke fail (exit 1), as the Lambda invocation fails.
+func TestInvokeEventBridge(t *testing.T) {
+	env := baseEnv(stripemock.Start(t))
+	files, _ := filepath.Glob(filepath.Join(fixturesDir, "eventbridge", "*.json"))
+	if len(files) < 3 {
+		t.Fatalf("EventBridge fixtures: %d", len(files))
+	}
+	for _, f := range files {
+		// handler.Handler has methods for some of them: the others are
+		// ignored, which succeeds too.
+		want := "ignored"
+		if strings.Contains(f, "charge.succeeded") || strings.Contains(f, "checkout.session.completed") || strings.Contains(f, "invoice.payment_failed") {
+			want = "handled"
+		}
+		r := run(t, env, nil, "invoke", f)
+		if r.code != 0 || !strings.Contains(r.stdout, `"status": "`+want+`"`) {
+			t.Errorf("%s: exit %d\n%s\n%s", f, r.code, r.stdout, r.stderr)
+		}
+		if lines := deliveryLines(t, r.stderr); len(lines) != 1 || lines[0]["source"] != "eventbridge" || lines[0]["outcome"] != want {
+			t.Errorf("%s: delivery lines %v", f, lines)
+		}
+	}
+
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	foreign := filepath.Join(dir, "foreign.json")
+	os.WriteFile(foreign, []byte(strings.Replace(string(raw), "aws.partner/stripe.com/ed_test_", "aws.partner/stripe.com/ed_other_", 1)), 0o644)
+	r := run(t, proctest.With(env, "STRIPE_EVENT_SOURCE", "aws.partner/stripe.com/ed_test_61RtJ9bXk2Zt3Q9v8yUeSGY3DQ2mN4"), nil, "invoke", foreign)
+	if r.code != 0 || !strings.Contains(r.stdout, "foreign_source") || !strings.Contains(r.stderr, `"level":"ERROR"`) {
+		t.Errorf("foreign source: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+
+	broken := filepath.Join(dir, "broken.json")
+	os.WriteFile(broken, []byte(`{"version":"0","id":"eb-1","detail-type":"charge.succeeded","source":"aws.partner/stripe.com/ed_test_1","account":"1","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{"not":"an event"}}`), 0o644)
+	if r := run(t, env, nil, "invoke", broken); r.code != 1 || !strings.Contains(r.stderr, "not_event") {
+		t.Errorf("failing event: exit %d\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,126 @@
+// Package eventbridge is the source adapter for Stripe events that arrive
+// through Amazon EventBridge (a Stripe event destination: a partner event
+// source in the user's AWS account), as Lambda invocations rather than
+// HTTP deliveries. There is no signature: EventBridge and IAM authenticate
+// the channel, and the event's source names the partner event source it
+// came from. The Stripe event, in the EventBridge event's detail, runs
+// through the same pipeline as a webhook delivery (dedup, the method, the
+// log line, metrics).
+//
+// Failures follow EventBridge's retries: an event whose method failed, or
+// that could not be run (the dedup store or the secrets unavailable, a live
+// claim elsewhere), or that is not a Stripe event the Handler can take,
+// fails the invocation, so that EventBridge retries it under the rule's
+// retry policy and then sends it to the rule's dead-letter queue. Handled,
+// duplicate and ignored events succeed, and so do refused ones: an event
+// from another source than the configured one is logged as an error and
+// acknowledged, never run or retried.
+package eventbridge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"stripetask/internal/pipeline"
+)
+
+// PartnerPrefix starts the source of every event of a Stripe event
+// destination: aws.partner/stripe.com/ed_...
+const PartnerPrefix = "aws.partner/stripe.com/"
+
+// ForeignSource is the outcome of an event refused for its source.
+const ForeignSource pipeline.Outcome = "foreign_source"
+
+// ErrNotEventBridge reports a payload that is no EventBridge event.
+var ErrNotEventBridge = errors.New("eventbridge: not an EventBridge event: want version, id, detail-type, source and detail")
+
+// source is EventBridge as the pipeline sees it: refused events are errors
+// in the log.
+var source = &pipeline.Source{Name: "eventbridge", Level: func(o pipeline.Outcome) slog.Level {
+	if o == ForeignSource {
+		return slog.LevelError
+	}
+	return o.Level()
+}}
+
+// Event is the envelope EventBridge delivers.
+type Event struct {
+	Version    string          `json:"version"`
+	ID         string          `json:"id"`
+	DetailType string          `json:"detail-type"`
+	Source     string          `json:"source"`
+	Account    string          `json:"account"`
+	Time       string          `json:"time"`
+	Region     string          `json:"region"`
+	Resources  []string        `json:"resources"`
+	Detail     json.RawMessage `json:"detail"`
+}
+
+// Handler is the lambda.Handler of EventBridge events.
+type Handler struct {
+	p *pipeline.Pipeline
+	// only, when set, is the one partner event source accepted
+	// (STRIPE_EVENT_SOURCE).
+	only string
+}
+
+// New returns a Handler running events through p. With only set (the
+// partner event source's name, aws.partner/stripe.com/ed_...), events from
+// any other source are refused; without it, any Stripe partner source is
+// accepted.
+func New(p *pipeline.Pipeline, only string) *Handler {
+	return &Handler{p: p, only: only}
+}
+
+// response is the invocation's answer.
+type response struct {
+	Status  pipeline.Outcome `json:"status"`
+	EventID string           `json:"event_id,omitempty"`
+}
+
+// Failed reports whether an event with outcome fails its invocation, to be
+// retried by EventBridge.
+func Failed(o pipeline.Outcome) bool {
+	switch o {
+	case pipeline.Handled, pipeline.Duplicate, pipeline.Ignored, pipeline.Queued, pipeline.TestEventInLiveMode, ForeignSource:
+		return false
+	}
+	return true
+}
+
+// Invoke runs one EventBridge event. It returns an error when the payload
+// is no EventBridge event, and when the event failed (see the package
+// documentation); the error never quotes a secret or the handler's error,
+// which are in the log line.
+func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var e Event
+	if err := json.Unmarshal(payload, &e); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrNotEventBridge, err)
+	}
+	if e.ID == "" || e.DetailType == "" || e.Source == "" || len(e.Detail) == 0 {
+		return nil, ErrNotEventBridge
+	}
+	in := pipeline.Input{Source: source, RequestID: e.ID}
+	if !strings.HasPrefix(e.Source, PartnerPrefix) || h.only != "" && e.Source != h.only {
+		want := "a Stripe partner event source (" + PartnerPrefix + "...)"
+		if h.only != "" {
+			want = "STRIPE_EVENT_SOURCE " + h.only
+		}
+		h.p.Refuse(ctx, in, ForeignSource, fmt.Errorf("event %s from source %q refused: want %s", e.ID, e.Source, want))
+		return json.Marshal(response{Status: ForeignSource})
+	}
+	in.Body = e.Detail
+	res := h.p.Handle(ctx, in)
+	out := response{Status: res.Outcome}
+	if res.Event != nil {
+		out.EventID = res.Event.ID
+	}
+	if Failed(res.Outcome) {
+		return nil, fmt.Errorf("eventbridge: event %s: %s (see the delivery log line); EventBridge retries it, then sends it to the dead-letter queue", e.ID, res.Outcome)
+	}
+	return json.Marshal(out)
+}
