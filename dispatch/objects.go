@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"reflect"
+	"slices"
 
 	"github.com/stripe/stripe-go/v76"
 )
@@ -84,4 +85,47 @@ var objectKinds = map[reflect.Type][]string{
 	reflect.TypeFor[stripe.TreasuryOutboundTransfer]():       {"treasury.outbound_transfer"},
 	reflect.TypeFor[stripe.TreasuryReceivedCredit]():         {"treasury.received_credit"},
 	reflect.TypeFor[stripe.TreasuryReceivedDebit]():          {"treasury.received_debit"},
+}
+
+// ObjectKinds returns the kinds of object an event of type eventType
+// carries: the values its data.object's "object" field may take, the one
+// the event usually carries first ("charge" for charge.succeeded; "card",
+// "bank_account", "source", "account" for customer.source.created). A
+// typed method is only ever given an object of a kind its type holds (see
+// the README's "Objects of several kinds"). It returns nil for the event
+// types stripe-go v76 has no type for (order.created, recipient.*, sku.*,
+// source.mandate_notification) and for types it does not know (a Handler's
+// ExtraEventTypes). The slice is the caller's.
+func ObjectKinds(eventType string) []string {
+	k := knownByType[stripe.EventType(eventType)]
+	if k == nil {
+		return nil
+	}
+	var kinds []string
+	// The kinds of the types of one kind, in the order of the table (the
+	// canonical type first), then those only union types such as
+	// PaymentSource hold.
+	for _, several := range []bool{false, true} {
+		for _, t := range k.Objects {
+			if ks := objectKinds[t]; (len(ks) > 1) == several {
+				for _, kind := range ks {
+					if !slices.Contains(kinds, kind) {
+						kinds = append(kinds, kind)
+					}
+				}
+			}
+		}
+	}
+	return kinds
+}
+
+// KnownEventTypes returns the event types stripe-go v76 declares, sorted:
+// all 234, whether or not a Handler has methods for them (see
+// Dispatcher.EventTypes for those). The slice is the caller's.
+func KnownEventTypes() []string {
+	types := make([]string, len(knownEvents))
+	for i, k := range knownEvents {
+		types[i] = string(k.Type)
+	}
+	return types
 }

@@ -142,3 +142,81 @@ func TestObjectKindChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestObjectKindsOfEventTypes checks ObjectKinds: the usual kind first,
+// every kind of every type the event carries, nothing for the types
+// stripe-go has no type for or does not know, and a slice of the caller's.
+func TestObjectKindsOfEventTypes(t *testing.T) {
+	tests := []struct {
+		typ  string
+		want []string
+	}{
+		{"charge.succeeded", []string{"charge"}},
+		{"charge.dispute.created", []string{"dispute"}},
+		{"charge.refund.updated", []string{"refund"}},
+		{"checkout.session.completed", []string{"checkout.session"}},
+		{"customer.subscription.updated", []string{"subscription"}},
+		{"customer.tax_id.created", []string{"tax_id"}},
+		{"customer.source.created", []string{"card", "bank_account", "source", "account"}},
+		{"account.external_account.created", []string{"bank_account", "card"}},
+		{"invoiceitem.created", []string{"invoiceitem"}},
+		{"sigma.scheduled_query_run.created", []string{"scheduled_query_run"}},
+		{"sku.created", nil},
+		{"source.mandate_notification", nil},
+		{"billing.alert.triggered", nil},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got := ObjectKinds(tt.typ); !slices.Equal(got, tt.want) {
+			t.Errorf("ObjectKinds(%q) = %q, want %q", tt.typ, got, tt.want)
+		}
+	}
+	typed := 0
+	for _, k := range knownEvents {
+		kinds := ObjectKinds(string(k.Type))
+		if len(k.Objects) > 0 {
+			typed++
+			if len(kinds) == 0 || !slices.Equal(kinds[:1], objectKinds[k.Objects[0]][:1]) && len(objectKinds[k.Objects[0]]) == 1 {
+				t.Errorf("%s: ObjectKinds %q does not start with its canonical type's kind", k.Type, kinds)
+			}
+		}
+		for _, o := range k.Objects {
+			for _, kind := range objectKinds[o] {
+				if !slices.Contains(kinds, kind) {
+					t.Errorf("%s: ObjectKinds %q lacks %q, which %s holds", k.Type, kinds, kind, o)
+				}
+			}
+		}
+	}
+	if typed != 226 {
+		t.Errorf("%d event types have kinds, want 226 (234 less the 8 stripe-go has no type for)", typed)
+	}
+	a := ObjectKinds("customer.source.created")
+	a[0] = "changed"
+	if ObjectKinds("customer.source.created")[0] != "card" {
+		t.Error("ObjectKinds returns a slice it keeps")
+	}
+}
+
+// TestKnownEventTypes checks the list of stripe-go's event types: all of
+// them, sorted, each with the method name of the generated table.
+func TestKnownEventTypes(t *testing.T) {
+	types := KnownEventTypes()
+	if len(types) != 234 || !slices.IsSorted(types) {
+		t.Fatalf("%d types, sorted %v; want the 234 of stripe-go v76, sorted", len(types), slices.IsSorted(types))
+	}
+	for i, typ := range types {
+		if typ != string(knownEvents[i].Type) || MethodName(typ) != knownEvents[i].Method {
+			t.Errorf("types[%d] = %q (method %s), want %q (%s)", i, typ, MethodName(typ), knownEvents[i].Type, knownEvents[i].Method)
+		}
+	}
+	for _, want := range []string{"charge.succeeded", "checkout.session.completed", "sku.created", "source.mandate_notification"} {
+		if !slices.Contains(types, want) {
+			t.Errorf("%s missing", want)
+		}
+	}
+	types[0] = "changed"
+	if KnownEventTypes()[0] == "changed" {
+		t.Error("KnownEventTypes returns a slice it keeps")
+	}
+}

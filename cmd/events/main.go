@@ -1,18 +1,48 @@
-// Command events re-signs the webhook fixtures under events/ with a fresh
-// Stripe-Signature, writing re-signed copies elsewhere (-o) or, when asked,
-// rewriting the files in place (-w).
+// Command events makes and re-signs the webhook fixtures: Lambda events
+// whose body is a Stripe event, for `invoke` and `sam local invoke`.
 //
 // Usage:
 //
+//	go run ./cmd/events new TYPE [-set path=value ...] [-shape http|rest|function-url|eventbridge] [-secret whsec_...] [-o FILE]
 //	go run ./cmd/events [-secret whsec_...] [-time unix] -o DIR FILE|DIR...
 //	go run ./cmd/events [-secret whsec_...] [-time unix] -w FILE|DIR...
 //
-// Each FILE is a Lambda event (API Gateway HTTP API payload 2.0, Lambda
-// function URL, or API Gateway REST API payload 1.0) whose body is a Stripe
-// event. Its Stripe-Signature header is recomputed with the signing secret
-// at the given time (default: now) and the request time in requestContext
-// is set to the same instant. The body is left byte for byte as it was. A
-// DIR argument stands for every *.json file below it.
+// # New fixtures
+//
+// `new` writes a fixture of any event type stripe-go v76 knows (or one of
+// handler.Handler's ExtraEventTypes), carrying a new event that package
+// dispatchtest builds: the envelope Stripe sends, with data.object a
+// realistic object of the kind the event carries, taken from a stripe-mock
+// the command runs for the purpose (from ./bin, $STRIPE_MOCK or PATH: `make
+// tools` installs it). The flags come after the type:
+//
+//	-set path=value  set a member of the event, as dispatchtest's Event.Set
+//	                 does: data.object.amount=5000, data.object.customer=cus_X,
+//	                 account=acct_1, data.object.refunds.data[0].amount=100.
+//	                 The value is JSON when it parses as JSON (5000, true,
+//	                 null, {"a":"b"}, "a JSON string"), else a string. Repeatable,
+//	                 applied in order.
+//	-shape SHAPE     the Lambda event: http (API Gateway HTTP API, payload
+//	                 2.0; the default), rest (REST API, payload 1.0),
+//	                 function-url (Lambda function URL, base64 body), or
+//	                 eventbridge (a Stripe event destination's EventBridge
+//	                 event, source aws.partner/stripe.com/ed_test_..., the
+//	                 Stripe event in detail; not signed).
+//	-secret whsec_   the signing secret (default: the local test secret)
+//	-o FILE          write to FILE (default: standard output)
+//
+// The HTTP shapes are signed at the current time, so `invoke` and `sam local
+// invoke` take them as they are for five minutes (`invoke` renews an older
+// signature of the local secret itself).
+//
+// # Re-signing
+//
+// Otherwise each FILE is a Lambda event (API Gateway HTTP API payload 2.0,
+// Lambda function URL, or API Gateway REST API payload 1.0) whose body is a
+// Stripe event. Its Stripe-Signature header is recomputed with the signing
+// secret at the given time (default: now) and the request time in
+// requestContext is set to the same instant. The body is left byte for byte
+// as it was. A DIR argument stands for every *.json file below it.
 //
 // Exactly one of -o and -w says where the result goes:
 //
@@ -66,6 +96,9 @@ func main() {
 // reports each re-signed file on stdout and per-file failures on stderr,
 // and returns an error if anything failed.
 func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
+	if len(args) > 0 && args[0] == "new" {
+		return runNew(args[1:], stdout, stderr, now)
+	}
 	fl := flag.NewFlagSet("events", flag.ContinueOnError)
 	fl.SetOutput(stderr)
 	// The default is applied after parsing so that -help never prints a
@@ -76,8 +109,10 @@ func run(args []string, stdout, stderr io.Writer, now func() time.Time) error {
 	inPlace := fl.Bool("w", false, "rewrite each FILE in place (changes the fixtures)")
 	fl.Usage = func() {
 		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/events [-secret whsec_...] [-time unix] -o DIR FILE|DIR...\n"+
-			"       go run ./cmd/events [-secret whsec_...] [-time unix] -w FILE|DIR...\n\n"+
-			"Re-signs Stripe webhook fixtures (Lambda event JSON): copies into DIR (-o), or in place (-w).\n\n")
+			"       go run ./cmd/events [-secret whsec_...] [-time unix] -w FILE|DIR...\n"+
+			"       go run ./cmd/events new TYPE [-set path=value ...] [-shape http|rest|function-url|eventbridge] [-secret whsec_...] [-o FILE]\n\n"+
+			"Re-signs Stripe webhook fixtures (Lambda event JSON): copies into DIR (-o), or in place (-w);\n"+
+			"or, with new, writes a new fixture of event type TYPE (go run ./cmd/events new -h).\n\n")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
