@@ -109,7 +109,7 @@ test: tools lint
 
 # The webhook fixtures, freshly signed with the local secret, as copies in
 # build/events/ (same layout); events/ itself is left as it is.
-WEBHOOK_FIXTURES = $$(find events -name '*.json' -not -path 'events/pay/*' | sort)
+WEBHOOK_FIXTURES = $$(find events -name '*.json' -not -path 'events/pay/*' -not -path 'events/eventbridge/*' | sort)
 events:
 	$(GO) run ./cmd/events -secret $(LOCAL_WEBHOOK_SECRET) -o build $(WEBHOOK_FIXTURES)
 	@echo "re-signed copies are in build/events/ (events/ is unchanged), e.g.: sam local invoke WebhookFunction -e build/events/charge.succeeded.json --env-vars env.json"
@@ -124,6 +124,7 @@ resign-fixtures:
 # interleave and share the machine's noise; benchstat then compares medians.
 # Also built with GOEXPERIMENT=jsonv2, to see what encoding/json v2 changes.
 BENCH_COUNT ?= 10
+QUEUE_BENCH_COUNT ?= 3
 BENCH_TIME ?= 1s
 DEDUP_BENCH_TIME ?= 200x
 bench: tools $(BIN)/benchstat
@@ -152,6 +153,8 @@ bench: tools $(BIN)/benchstat
 	benchstat -col /impl build/bench/dedup.txt
 	@echo "== cold start under aws-lambda-rie: webhook vs a hello-world bootstrap"
 	GO=$(GO) ./scripts/bench-coldstart $(BENCH_COUNT)
+	@echo "== webhook answer time: queue mode vs sync mode (a method of 2 s), against moto_server"
+	QUEUE_BENCH_COUNT=$(QUEUE_BENCH_COUNT) GO=$(GO) ./scripts/bench-queue
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.aws-sam/*') go.mod go.sum
 

@@ -160,8 +160,8 @@ func fixturePaths(t *testing.T) []string {
 		if err != nil {
 			return err
 		}
-		if d.IsDir() && d.Name() == "pay" {
-			return filepath.SkipDir // the pay function's fixtures: not webhook deliveries
+		if d.IsDir() && (d.Name() == "pay" || d.Name() == "eventbridge") {
+			return filepath.SkipDir // the pay function's, and EventBridge's (TestInvokeEventBridge): not HTTP deliveries
 		}
 		if !d.IsDir() && strings.HasSuffix(path, ".json") {
 			paths = append(paths, path)

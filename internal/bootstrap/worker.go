@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -35,6 +36,12 @@ func Worker[H any, P interface {
 		}
 		return 2
 	}
+	// Checked before anything starts: without a queue, poll has nothing to
+	// do, whatever the rest of the settings say.
+	if !inLambda && strings.TrimSpace(p.Getenv("QUEUE_URL")) == "" {
+		fmt.Fprintln(p.Stderr, "worker poll: set QUEUE_URL to the SQS FIFO queue to read")
+		return 2
+	}
 	rt, err := NewRuntime[H, P](ctx, "worker", proto, p, true)
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "worker: %v\n", err)
@@ -49,10 +56,6 @@ func Worker[H any, P interface {
 	if inLambda {
 		lambda.StartWithOptions(w.Handle, lambda.WithContext(ctx))
 		return 0
-	}
-	if rt.Settings.QueueURL == "" {
-		fmt.Fprintln(p.Stderr, "worker poll: set QUEUE_URL to the SQS FIFO queue to read")
-		return 2
 	}
 	cfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {

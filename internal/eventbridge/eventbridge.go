@@ -36,7 +36,7 @@ const PartnerPrefix = "aws.partner/stripe.com/"
 const ForeignSource pipeline.Outcome = "foreign_source"
 
 // ErrNotEventBridge reports a payload that is no EventBridge event.
-var ErrNotEventBridge = errors.New("eventbridge: not an EventBridge event: want version, id, detail-type, source and detail")
+var ErrNotEventBridge = errors.New("unrecognised Lambda event: not an HTTP event, nor an EventBridge event (version, id, detail-type, source, detail)")
 
 // source is EventBridge as the pipeline sees it: refused events are errors
 // in the log.

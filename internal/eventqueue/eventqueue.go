@@ -8,10 +8,13 @@ package eventqueue
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -32,6 +35,9 @@ const maxIDLength = 128
 var (
 	// ErrTooLarge reports a body over MaxMessageBytes: it was not sent.
 	ErrTooLarge = errors.New("eventqueue: message too large for SQS")
+	// ErrInvalidBody reports a body holding characters SQS refuses (see
+	// Fits): it was not sent.
+	ErrInvalidBody = errors.New("eventqueue: message holds characters SQS refuses")
 	// ErrUnavailable reports that SQS did not accept the message: it may
 	// or may not be queued, and sending it again is safe within the
 	// deduplication window.
@@ -53,23 +59,33 @@ type Queue struct {
 // New returns a Queue sending to the queue at url through api.
 func New(api SendAPI, url string) *Queue { return &Queue{api: api, url: url} }
 
+// Client settings of FromConfig.
+const (
+	// readTimeout gives up on a connection that delivers nothing for this
+	// long; it resets with every byte received.
+	readTimeout = 2 * time.Second
+	maxAttempts = 3
+	baseBackoff = 25 * time.Millisecond
+	maxBackoff  = 200 * time.Millisecond
+)
+
 // FromConfig returns a Queue for url using the AWS SDK's standard
 // configuration (region, credentials, AWS_ENDPOINT_URL and
-// AWS_ENDPOINT_URL_SQS), trying a send at most three times with short
-// backoffs and giving up on a connection silent for 2 s, so that an
-// unreachable SQS fails within the invocation. The context's deadline cuts
-// that short.
+// AWS_ENDPOINT_URL_SQS), with the SDK's in-region defaults (connecting
+// times out after 1.1 s), giving up on a connection silent for 2 s, and
+// trying a send at most three times with backoffs under 200 ms, so that an
+// unreachable SQS fails within the invocation: at once when connections
+// are refused, in about 6 s at worst. The context's deadline cuts that
+// short.
 func FromConfig(ctx context.Context, url string) (*Queue, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithDefaultsMode(aws.DefaultsModeInRegion),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(5*time.Second)),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(readTimeout)),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = 3
-				o.MaxBackoff = 200 * time.Millisecond
-				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-					return rand.N(min(25*time.Millisecond<<attempt, 200*time.Millisecond)), nil
-				})
+				o.MaxAttempts = maxAttempts
+				o.MaxBackoff = maxBackoff
+				o.Backoff = retry.BackoffDelayerFunc(jitteredBackoff)
 			})
 		}),
 	)
@@ -79,19 +95,61 @@ func FromConfig(ctx context.Context, url string) (*Queue, error) {
 	return New(sqs.NewFromConfig(cfg), url), nil
 }
 
+// jitteredBackoff is exponential backoff with full jitter: before retry n
+// (from 1) it waits a random time under min(2ⁿ·baseBackoff, maxBackoff).
+func jitteredBackoff(attempt int, _ error) (time.Duration, error) {
+	limit := maxBackoff
+	if attempt < 8 { // beyond, the shift overflows
+		limit = min(baseBackoff<<attempt, maxBackoff)
+	}
+	return rand.N(limit), nil
+}
+
 // URL returns the queue's URL.
 func (q *Queue) URL() string { return q.url }
 
-// Fits reports whether body is small enough to be sent.
-func (q *Queue) Fits(body []byte) bool { return len(body) <= MaxMessageBytes }
+// Fits reports whether SQS accepts body as a message: at most
+// MaxMessageBytes, and valid UTF-8 made only of the characters SQS allows
+// (tab, line feed, carriage return, U+0020 to U+D7FF, U+E000 to U+FFFD and
+// U+10000 to U+10FFFF). SQS refuses any other body, every time: sending it
+// would fail forever rather than be unavailable for a while.
+func (q *Queue) Fits(body []byte) bool {
+	return len(body) <= MaxMessageBytes && sendable(body)
+}
+
+// sendable reports whether body holds only characters SQS accepts in a
+// message.
+func sendable(body []byte) bool {
+	for i := 0; i < len(body); {
+		c := body[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+				return false
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(body[i:])
+		if (r == utf8.RuneError && size == 1) || r == 0xFFFE || r == 0xFFFF {
+			return false // invalid UTF-8 (surrogates included), or a non-character SQS refuses
+		}
+		i += size
+	}
+	return true
+}
 
 // Send sends body in the message group group, deduplicated by dedupID, and
-// returns SQS's message id once SQS has accepted it. Ids longer than SQS's
-// 128 characters are cut to them (Stripe's are far shorter). Errors wrap
-// ErrTooLarge or ErrUnavailable.
+// returns SQS's message id once SQS has accepted it. An id longer than
+// SQS's 128 characters is replaced by its SHA-256 (Stripe's are far
+// shorter), so that two long ids stay distinct. Errors wrap
+// ErrTooLarge or ErrInvalidBody (for a body Fits refuses) or
+// ErrUnavailable.
 func (q *Queue) Send(ctx context.Context, body []byte, group, dedupID string) (string, error) {
 	if len(body) > MaxMessageBytes {
 		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(body), MaxMessageBytes)
+	}
+	if !sendable(body) {
+		return "", ErrInvalidBody
 	}
 	if group == "" || dedupID == "" {
 		return "", errors.New("eventqueue: a FIFO message needs a group and a deduplication id")
@@ -99,8 +157,8 @@ func (q *Queue) Send(ctx context.Context, body []byte, group, dedupID string) (s
 	out, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:               aws.String(q.url),
 		MessageBody:            aws.String(string(body)),
-		MessageGroupId:         aws.String(clip(group)),
-		MessageDeduplicationId: aws.String(clip(dedupID)),
+		MessageGroupId:         aws.String(fitID(group)),
+		MessageDeduplicationId: aws.String(fitID(dedupID)),
 	})
 	if err != nil {
 		return "", fmt.Errorf("%w: %s: %w", ErrUnavailable, q.url, err)
@@ -108,10 +166,14 @@ func (q *Queue) Send(ctx context.Context, body []byte, group, dedupID string) (s
 	return aws.ToString(out.MessageId), nil
 }
 
-// clip keeps an id within SQS's 128 characters.
-func clip(id string) string {
-	if len(id) > maxIDLength {
-		return id[:maxIDLength]
+// fitID keeps an id within SQS's 128 characters: a longer one becomes
+// "sha256:" and its digest in hex. Cutting it instead would give two ids
+// with a common prefix one deduplication id, and SQS would drop the second
+// message as a duplicate of the first.
+func fitID(id string) string {
+	if len(id) <= maxIDLength {
+		return id
 	}
-	return id
+	sum := sha256.Sum256([]byte(id))
+	return "sha256:" + hex.EncodeToString(sum[:])
 }

@@ -163,22 +163,77 @@ func serverEnviron(tb testing.TB) []string {
 // two conditional PutItems racing on one key could both succeed (seen under
 // load: two of 50 concurrent claims granted), which DynamoDB itself never
 // allows. The tests hold the store to DynamoDB's guarantee, so moto must
-// give it.
+// give it. The same lock makes SQS's receives atomic, as SQS's are: moto
+// picks a FIFO queue's deliverable message groups and marks the messages
+// received in separate steps, so two racing receives could each get
+// messages of one group.
+//
+// An SQS long poll (ReceiveMessage with WaitTimeSeconds) waits outside the
+// lock: it tries a receive that does not wait, under the lock, and between
+// tries sleeps without it, so that a worker's 20 s long poll on an empty
+// queue does not hold every other request (the send it waits for among
+// them) for 20 s.
+//
+// And before each receive, the messages of a FIFO queue whose visibility
+// timeout has passed stop counting as in flight. moto only notices that of
+// each message as it reaches it in the queue's order, so when a group's
+// messages all came back (a failed message and the later ones of its
+// group), the first was skipped as if its group were still in flight by
+// the others, and the later ones delivered before it: out of order, which
+// SQS never does.
 const serializeRequests = `# Written by stripetask's test harness (internal/moto): one request at a time.
 import threading
+import time
 
 try:
     from moto.moto_server import werkzeug_app as _app
 
     _lock = threading.Lock()
+    _held = threading.local()
     _call = _app.DomainDispatcherApplication.__call__
 
     def _serialized(self, environ, start_response):
         with _lock:
-            return list(_call(self, environ, start_response))
+            _held.lock = True
+            try:
+                return list(_call(self, environ, start_response))
+            finally:
+                _held.lock = False
 
     _app.DomainDispatcherApplication.__call__ = _serialized
 except Exception:  # not moto's interpreter, or another moto layout
+    pass
+
+try:
+    from moto.sqs import models as _sqs
+
+    _receive = _sqs.SQSBackend.receive_message
+
+    def _release_expired(self, queue_name):
+        # A message whose visibility timeout passed is no longer in flight:
+        # its group may be delivered again, from its oldest message on.
+        queue = self.get_queue(queue_name)
+        for message in [m for m in queue.pending_messages if m.visible]:
+            queue.pending_messages.discard(message)
+
+    def _receive_waiting_unlocked(self, queue_name, count, wait_seconds_timeout, visibility_timeout, message_attribute_names=None):
+        deadline = time.monotonic() + (wait_seconds_timeout or 0)
+        while True:
+            _release_expired(self, queue_name)
+            messages = _receive(self, queue_name, count, 0, visibility_timeout, message_attribute_names)
+            if messages or time.monotonic() >= deadline:
+                return messages
+            if getattr(_held, "lock", False):
+                _lock.release()
+                try:
+                    time.sleep(0.02)
+                finally:
+                    _lock.acquire()
+            else:
+                time.sleep(0.02)
+
+    _sqs.SQSBackend.receive_message = _receive_waiting_unlocked
+except Exception:  # another moto layout: long polls keep moto's own wait
     pass
 `
 

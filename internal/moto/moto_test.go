@@ -4,6 +4,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // TestRestart checks that Down stops the server and Up starts an empty one
@@ -36,5 +41,52 @@ func TestRestart(t *testing.T) {
 	s.Up()
 	if code, body := post(); code != 200 {
 		t.Fatalf("create after restart: %d %s", code, body)
+	}
+}
+
+// TestSQSLongPoll checks that a long poll on an empty queue holds neither
+// the other requests nor its caller once a message comes: a send made
+// while it waits returns at once, and the poll returns with the message.
+func TestSQSLongPoll(t *testing.T) {
+	s := Start(t)
+	s.Env(t)
+	ctx := t.Context()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := sqs.NewFromConfig(cfg)
+	q, err := api.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String("poll.fifo"), Attributes: map[string]string{"FifoQueue": "true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type received struct {
+		n   int
+		err error
+	}
+	polled := make(chan received, 1)
+	go func() {
+		out, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: q.QueueUrl, WaitTimeSeconds: 10})
+		if err != nil {
+			polled <- received{err: err}
+			return
+		}
+		polled <- received{n: len(out.Messages)}
+	}()
+	time.Sleep(300 * time.Millisecond) // the poll is waiting
+	began := time.Now()
+	if _, err := api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: q.QueueUrl, MessageBody: aws.String("hello"), MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d")}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("the send waited %s for the long poll", took.Round(time.Millisecond))
+	}
+	select {
+	case r := <-polled:
+		if r.err != nil || r.n != 1 {
+			t.Fatalf("long poll: %d messages, %v; want the message sent", r.n, r.err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long poll did not return the message within 5 s")
 	}
 }

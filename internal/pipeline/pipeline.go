@@ -172,8 +172,8 @@ type Config struct {
 	Dedup dedup.Store
 	// Queue, when set, takes every event that has a method, to run
 	// elsewhere (queue mode): Handle sends the body and answers Queued
-	// rather than running it. An event too large for the queue runs here
-	// instead, and its line says so. Events given decoded (Input.Event)
+	// rather than running it. An event the queue cannot take (too large,
+	// or characters SQS refuses) runs here instead, with a warning. Events given decoded (Input.Event)
 	// always run here.
 	Queue Queue
 	// AcceptTestEvents runs test-mode events even when STRIPE_KEY is a
@@ -366,7 +366,7 @@ func (p *Pipeline) handle(ctx context.Context, in *Input) (Result, []byte) {
 		if q.Fits(in.Body) {
 			return p.enqueue(workCtx, q, dl, in, res), nil
 		}
-		p.log.Warn("event too large for the queue: running it here", "event_id", dl.Event.ID, "bytes", len(in.Body))
+		p.log.Warn("event cannot be sent to the queue (over its size limit, or characters SQS refuses): running it here, synchronously", "event_id", dl.Event.ID, "bytes", len(in.Body))
 	}
 	if p.cfg.Dedup == nil {
 		began := p.cfg.Now()

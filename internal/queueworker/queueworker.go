@@ -42,9 +42,13 @@ func Succeeded(o pipeline.Outcome) bool {
 type Worker struct {
 	p   *pipeline.Pipeline
 	now func() time.Time
-	// Report, if set, is told the result of every message that ran.
+	// Report, if set, is told the result of every message that ran. The
+	// groups of a batch run at once, so it is called concurrently.
 	Report func(msg events.SQSMessage, res pipeline.Result)
 }
+
+// reportFunc is told the result of a message that ran.
+type reportFunc func(msg events.SQSMessage, res pipeline.Result)
 
 // New returns a Worker running messages through p, a pipeline without a
 // queue of its own.
@@ -52,8 +56,16 @@ func New(p *pipeline.Pipeline) *Worker { return &Worker{p: p, now: time.Now} }
 
 // Handle runs one batch, as Lambda's SQS event source mapping delivers it
 // with ReportBatchItemFailures on, and returns the messages that failed.
-// Its error is always nil: failures are per message.
+// Its error is always nil: failures are per message. Once ctx has ended
+// (the invocation's deadline), no further message starts: those left are
+// reported as failures, to be delivered again.
 func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSEventResponse, error) {
+	return w.handle(ctx, batch, w.Report), nil
+}
+
+// handle runs one batch, telling report (if not nil) the result of each
+// message that ran, and returns the messages that failed.
+func (w *Worker) handle(ctx context.Context, batch events.SQSEvent, report reportFunc) events.SQSEventResponse {
 	var (
 		order  []string // group ids, in the order first seen
 		groups = map[string][]events.SQSMessage{}
@@ -73,7 +85,7 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 	for _, g := range order {
 		wg.Go(func() {
 			for i, m := range groups[g] {
-				if !w.run(ctx, m) {
+				if ctx.Err() != nil || !w.run(ctx, m, report) {
 					mu.Lock()
 					for _, rest := range groups[g][i:] {
 						failed[rest.MessageId] = true
@@ -91,14 +103,14 @@ func (w *Worker) Handle(ctx context.Context, batch events.SQSEvent) (events.SQSE
 			res.BatchItemFailures = append(res.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.MessageId})
 		}
 	}
-	return res, nil
+	return res
 }
 
 // run runs one message and reports whether it succeeded.
-func (w *Worker) run(ctx context.Context, m events.SQSMessage) bool {
+func (w *Worker) run(ctx context.Context, m events.SQSMessage, report reportFunc) bool {
 	res := w.p.Handle(ctx, pipeline.Input{Source: source, Body: []byte(m.Body), RequestID: m.MessageId, Received: w.now()})
-	if w.Report != nil {
-		w.Report(m, res)
+	if report != nil {
+		report(m, res)
 	}
 	return Succeeded(res.Outcome)
 }
@@ -114,21 +126,23 @@ type ReceiveAPI interface {
 // and runs what it receives as Lambda would, deleting the messages that
 // succeeded (a failed one comes back after its visibility timeout), and
 // writes one line per message to out: "<message id> <event id> <type>
-// <outcome>". It returns when ctx is done, or with an error when the queue
-// cannot be read.
+// <outcome>" (also to Report, if set). It returns when ctx is done, or with
+// an error when the queue cannot be read. Poll may run beside Handle and
+// other Polls.
 func (w *Worker) Poll(ctx context.Context, api ReceiveAPI, url string, out io.Writer, log *slog.Logger) error {
-	report := w.Report
-	w.Report = func(m events.SQSMessage, res pipeline.Result) {
+	var mu sync.Mutex // the groups of a batch report at once; lines stay whole
+	report := func(m events.SQSMessage, res pipeline.Result) {
 		id, typ := "-", "-"
 		if res.Event != nil {
 			id, typ = res.Event.ID, string(res.Event.Type)
 		}
+		mu.Lock()
 		fmt.Fprintf(out, "%s %s %s %s\n", m.MessageId, id, typ, res.Outcome)
-		if report != nil {
-			report(m, res)
+		mu.Unlock()
+		if w.Report != nil {
+			w.Report(m, res)
 		}
 	}
-	defer func() { w.Report = report }()
 	for ctx.Err() == nil {
 		got, err := api.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(url),
@@ -152,7 +166,7 @@ func (w *Worker) Poll(ctx context.Context, api ReceiveAPI, url string, out io.Wr
 		if len(batch.Records) == 0 {
 			continue
 		}
-		res, _ := w.Handle(ctx, batch)
+		res := w.handle(ctx, batch, report)
 		failed := map[string]bool{}
 		for _, f := range res.BatchItemFailures {
 			failed[f.ItemIdentifier] = true
