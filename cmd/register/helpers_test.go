@@ -289,6 +289,31 @@ func (a *awsEnv) secret(t *testing.T, id string) (value, version string) {
 	return aws.ToString(out.SecretString), aws.ToString(out.VersionId)
 }
 
+// putSecret sets a secret's value.
+func (a *awsEnv) putSecret(t *testing.T, id, value string) {
+	t.Helper()
+	if _, err := a.sm.PutSecretValue(t.Context(), &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(value)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// versions returns how many times the secret was written since it had the
+// version id since: 0, 1, or 2 for more than one.
+func (a *awsEnv) versions(t *testing.T, id, since string) int {
+	t.Helper()
+	if _, cur := a.secret(t, id); cur == since {
+		return 0
+	}
+	out, err := a.sm.GetSecretValue(t.Context(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id), VersionStage: aws.String("AWSPREVIOUS")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(out.VersionId) == since {
+		return 1
+	}
+	return 2
+}
+
 // createStack creates a CloudFormation stack whose outputs are the given
 // literal values. Its one resource is an SSM parameter: moto 5 cannot create
 // an AWS::SecretsManager::Secret from a template, so the secret is created

@@ -15,10 +15,12 @@
 // Without an endpoint for the URL, one is created with api_version pinned
 // to stripe-go's (stripe.APIVersion), and the signing secret Stripe returns,
 // once, is put into the secret -secret-id (default: the stack's SecretArn
-// output) as STRIPE_WEBHOOK_SECRET, ahead of the previous one. The secret is
-// checked before the endpoint is created, and the value is never printed.
-// An existing endpoint gets its enabled_events updated (and is re-enabled
-// if disabled); its signing secret is left alone.
+// output) as STRIPE_WEBHOOK_SECRET, ahead of the previous one, with the
+// endpoint's id as STRIPE_WEBHOOK_ENDPOINT_ID (the reconciler watches that
+// endpoint). The secret is checked before the endpoint is created, and the
+// value is never printed. An existing endpoint gets its enabled_events
+// updated (and is re-enabled if disabled), and its id stored in the secret
+// if it is not there yet; its signing secret is left alone.
 //
 // Exit status: 0 on success, 1 on failure, 2 for a usage error.
 package main

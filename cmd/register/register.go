@@ -84,6 +84,11 @@ const (
 // SigningSecretName is the key of the signing secret(s) in the secret's JSON.
 const SigningSecretName = "STRIPE_WEBHOOK_SECRET"
 
+// EndpointIDName is the key of the endpoint's id (we_...) in the secret's
+// JSON: the reconciler's watchdog reads the endpoint it names
+// (reconcile.EndpointIDSecret).
+const EndpointIDName = "STRIPE_WEBHOOK_ENDPOINT_ID"
+
 // EndpointDescription is the description of endpoints the command creates.
 const EndpointDescription = "stripetask"
 
@@ -150,7 +155,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer) error {
 		return err
 	}
 	if existing != nil {
-		return update(ctx, cfg, api, existing, events, stdout)
+		return update(ctx, cfg, api, awsClients, target, existing, events, stdout)
 	}
 	return create(ctx, cfg, api, awsClients, target, events, stdout)
 }
@@ -223,9 +228,12 @@ func findEndpoint(ctx context.Context, api EndpointsAPI, url string) (*stripe.We
 	return nil, fmt.Errorf("%d Stripe webhook endpoints have the URL %s (%s): each would deliver every event again; delete all but one and run register again", len(found), url, strings.Join(ids, ", "))
 }
 
-// update brings an existing endpoint's events and status up to date. It
-// never touches the signing secret: Stripe shows it only at creation.
-func update(ctx context.Context, cfg Config, api EndpointsAPI, e *stripe.WebhookEndpoint, events []string, stdout io.Writer) error {
+// update brings an existing endpoint's events and status up to date, and
+// stores its id in the secret (STRIPE_WEBHOOK_ENDPOINT_ID) if it is not
+// there yet. The secret is read and checked before anything is written. It
+// never touches the signing secret, in Stripe or in Secrets Manager: Stripe
+// shows it only at creation.
+func update(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func() (AWSClients, error), t target, e *stripe.WebhookEndpoint, events []string, stdout io.Writer) error {
 	if e.APIVersion != stripe.APIVersion {
 		have := fmt.Sprintf("api_version %s", e.APIVersion)
 		if e.APIVersion == "" {
@@ -241,26 +249,57 @@ func update(ctx context.Context, cfg Config, api EndpointsAPI, e *stripe.Webhook
 		fmt.Fprintf(stdout, "warning: endpoint %s has %s, not stripe-go's %s; updating it anyway (-allow-api-version-mismatch)\n", e.ID, have, stripe.APIVersion)
 	}
 
+	// Where the endpoint's id goes, checked before anything is written.
+	var secrets SecretsAPI
+	storeID := false
+	if t.secretID == "" {
+		fmt.Fprintf(stdout, "note: no Secrets Manager secret to store the endpoint's id in as %s (pass -secret-id, or give stack %s a %s output); the reconciler cannot watch the endpoint without it\n", EndpointIDName, cfg.Stack, OutputSecretARN)
+	} else {
+		c, err := awsClients()
+		if err != nil {
+			return err
+		}
+		cur, err := readSecret(ctx, c.SecretsManager, t.secretID)
+		if err != nil {
+			return fmt.Errorf("%w (checked before updating the Stripe webhook endpoint; nothing was changed)", err)
+		}
+		secrets, storeID = c.SecretsManager, cur.endpointID != e.ID
+	}
+
 	added, removed := diff(e.EnabledEvents, events)
 	disabled := e.Status == "disabled"
-	if len(added) == 0 && len(removed) == 0 && !disabled {
+	switch {
+	case len(added) == 0 && len(removed) == 0 && !disabled:
 		fmt.Fprintf(stdout, "webhook endpoint %s is up to date: %s\n", e.ID, eventList(events))
-		return nil
+	case cfg.DryRun:
+		printUpdate(stdout, "dry run: would update", e, events, added, removed, disabled)
+	default:
+		params := &stripe.WebhookEndpointParams{EnabledEvents: stripe.StringSlice(events)}
+		if disabled {
+			params.Disabled = stripe.Bool(false)
+		}
+		params.Context = ctx
+		if _, err := api.Update(e.ID, params); err != nil {
+			return fmt.Errorf("updating Stripe webhook endpoint %s: %w", e.ID, err)
+		}
+		printUpdate(stdout, "updated", e, events, added, removed, disabled)
+	}
+
+	switch {
+	case t.secretID == "":
+	case !storeID:
+		fmt.Fprintf(stdout, "%s in %s is up to date\n", EndpointIDName, t.secretID)
+	case cfg.DryRun:
+		fmt.Fprintf(stdout, "  would write %s to %s (%s)\n", EndpointIDName, t.secretID, t.secretFrom)
+	default:
+		if err := writeSecret(ctx, secrets, t.secretID, secretUpdate{endpointID: e.ID}); err != nil {
+			return fmt.Errorf("the webhook endpoint %s is registered, but %w: run register again to store its id", e.ID, err)
+		}
+		fmt.Fprintf(stdout, "wrote %s to %s\n", EndpointIDName, t.secretID)
 	}
 	if cfg.DryRun {
-		printUpdate(stdout, "dry run: would update", e, events, added, removed, disabled)
 		fmt.Fprintln(stdout, "dry run: nothing changed")
-		return nil
 	}
-	params := &stripe.WebhookEndpointParams{EnabledEvents: stripe.StringSlice(events)}
-	if disabled {
-		params.Disabled = stripe.Bool(false)
-	}
-	params.Context = ctx
-	if _, err := api.Update(e.ID, params); err != nil {
-		return fmt.Errorf("updating Stripe webhook endpoint %s: %w", e.ID, err)
-	}
-	printUpdate(stdout, "updated", e, events, added, removed, disabled)
 	return nil
 }
 
@@ -280,9 +319,10 @@ func printUpdate(w io.Writer, verb string, e *stripe.WebhookEndpoint, events, ad
 	fmt.Fprintf(w, "  signing secret: unchanged\n")
 }
 
-// create makes a new endpoint and stores its signing secret. The secret is
-// checked first, so that a signing secret is never created with nowhere to
-// go; if storing it fails all the same, the new endpoint is deleted again.
+// create makes a new endpoint and stores its signing secret and its id, in
+// one write. The secret is checked first, so that a signing secret is never
+// created with nowhere to go; if storing it fails all the same, the new
+// endpoint is deleted again.
 func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func() (AWSClients, error), t target, events []string, stdout io.Writer) error {
 	if t.secretID == "" {
 		return fmt.Errorf("no Stripe webhook endpoint has the URL %s, and a new one's signing secret needs a Secrets Manager secret to go to: pass -secret-id, or give stack %s a %s output", t.url, cfg.Stack, OutputSecretARN)
@@ -307,7 +347,7 @@ func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 		keep = "previous signing secret kept after it"
 	}
 	if cfg.DryRun {
-		fmt.Fprintf(stdout, "  would write %s to %s (%s; %s)\n", SigningSecretName, t.secretID, t.secretFrom, keep)
+		fmt.Fprintf(stdout, "  would write %s to %s (%s; %s)\n", secretUpdate{signingSecret: "new", endpointID: "new"}.names(), t.secretID, t.secretFrom, keep)
 		fmt.Fprintln(stdout, "dry run: nothing changed")
 		return nil
 	}
@@ -327,10 +367,11 @@ func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 	if e.Secret == "" {
 		return rollback(ctx, api, e.ID, fmt.Errorf("Stripe returned no signing secret for the new endpoint %s", e.ID))
 	}
-	if err := writeSigningSecret(ctx, c.SecretsManager, t.secretID, e.Secret); err != nil {
+	u := secretUpdate{signingSecret: e.Secret, endpointID: e.ID}
+	if err := writeSecret(ctx, c.SecretsManager, t.secretID, u); err != nil {
 		return rollback(ctx, api, e.ID, err)
 	}
-	fmt.Fprintf(stdout, "wrote %s to %s\n", SigningSecretName, t.secretID)
+	fmt.Fprintf(stdout, "wrote %s to %s\n", u.names(), t.secretID)
 	return nil
 }
 

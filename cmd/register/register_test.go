@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stripe/stripe-go/v76"
 
+	"stripetask/internal/reconcile"
 	"stripetask/internal/stripemock"
 )
 
@@ -28,7 +29,8 @@ var others = []stubEndpoint{
 // TestCreateWritesMergedSecret: with no endpoint for the stack's
 // WebhookUrl, one is created pinned to stripe-go's API version, and the
 // signing secret Stripe returns is written into the stack's SecretArn,
-// ahead of the newest previous one, keeping every other key.
+// ahead of the newest previous one, with the endpoint's id beside it
+// (replacing an older one), keeping every other key, in one write.
 //
 // stripe-mock's create response carries no signing secret, so Stripe is
 // the stub here, answering with Stripe's real webhook_endpoint object.
@@ -39,13 +41,13 @@ func TestCreateWritesMergedSecret(t *testing.T) {
 		name, secret string
 		want         map[string]any
 	}{
-		{name: "empty secret", secret: `{}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret}},
+		{name: "empty secret", secret: `{}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_stub4"}},
 		{name: "other keys kept", secret: `{"STRIPE_KEY":"` + otherKeyValue + `","SLACK_URL":"https://hooks.example/<x>&y","N":7}`,
-			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret, "STRIPE_KEY": otherKeyValue, "SLACK_URL": "https://hooks.example/<x>&y", "N": 7.0}},
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_stub4", "STRIPE_KEY": otherKeyValue, "SLACK_URL": "https://hooks.example/<x>&y", "N": 7.0}},
 		{name: "previous kept", secret: `{"STRIPE_KEY":"` + otherKeyValue + `","STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `"}`,
-			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret + "," + prevSigningSecret, "STRIPE_KEY": otherKeyValue}},
-		{name: "only two kept", secret: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + "," + olderSigningSec + `"}`,
-			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret + "," + prevSigningSecret}},
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret + "," + prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_stub4", "STRIPE_KEY": otherKeyValue}},
+		{name: "only two kept, old endpoint id replaced", secret: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + "," + olderSigningSec + `","STRIPE_WEBHOOK_ENDPOINT_ID":"we_deleted"}`,
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": newSigningSecret + "," + prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_stub4"}},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -54,6 +56,7 @@ func TestCreateWritesMergedSecret(t *testing.T) {
 			a.createStack(t, stack, map[string]string{OutputWebhookURL: hookURL, OutputSecretARN: arn})
 			stub := startStub(t, newSigningSecret, others...)
 			rec := &recorder{}
+			_, version := a.secret(t, arn)
 
 			r := runCLI(t, stub.URL, rec, nil, "-stack", stack)
 			if r.code != 0 {
@@ -74,7 +77,10 @@ func TestCreateWritesMergedSecret(t *testing.T) {
 			if m := decodeSecret(t, got); !reflect.DeepEqual(m, tt.want) {
 				t.Errorf("secret\n%s\nwant %v", got, tt.want)
 			}
-			if !strings.Contains(r.stdout, "wrote STRIPE_WEBHOOK_SECRET to "+arn+"\n") || !strings.Contains(r.stdout, "created webhook endpoint we_stub4") {
+			if n := a.versions(t, arn, version); n != 1 {
+				t.Errorf("%d writes of the secret, want one", n)
+			}
+			if !strings.Contains(r.stdout, "wrote STRIPE_WEBHOOK_SECRET and STRIPE_WEBHOOK_ENDPOINT_ID to "+arn+"\n") || !strings.Contains(r.stdout, "created webhook endpoint we_stub4") {
 				t.Errorf("stdout does not report the endpoint and the write")
 			}
 		})
@@ -145,12 +151,14 @@ func TestCreateWithStripeMock(t *testing.T) {
 }
 
 // TestUpdate: an endpoint with the URL gets its events replaced and is
-// re-enabled; the signing secret in Secrets Manager is not touched, not
-// even rewritten; an endpoint already up to date is not written.
+// re-enabled, and its id is stored in the secret (once: a run that finds it
+// there writes nothing); the signing secret in Secrets Manager keeps its
+// value; an endpoint already up to date is not written.
 func TestUpdate(t *testing.T) {
 	a := startAWS(t)
 	events := handlerEvents(t)
-	arn := a.createSecret(t, "update", `{"STRIPE_WEBHOOK_SECRET":"`+prevSigningSecret+`"}`)
+	const signing = `"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `"`
+	arn := a.createSecret(t, "update", `{`+signing+`}`)
 	a.createStack(t, "stripetask-update", map[string]string{OutputWebhookURL: hookURL, OutputSecretARN: arn})
 	tests := []struct {
 		name       string
@@ -158,17 +166,25 @@ func TestUpdate(t *testing.T) {
 		wantWrite  bool
 		wantOut    []string
 		wantParams map[string]string
+		storedID   string // STRIPE_WEBHOOK_ENDPOINT_ID before the run; "" for none
 	}{
 		{name: "disabled, other events", existing: stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "disabled", Events: []string{"charge.failed", events[0]}},
 			wantWrite: true, wantOut: []string{"updated webhook endpoint we_mine", "removed: charge.failed", "status: disabled -> enabled", "signing secret: unchanged"},
 			wantParams: map[string]string{"disabled": "false"}},
 		{name: "enabled, other events", existing: stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: []string{"charge.failed"}},
 			wantWrite: true, wantOut: []string{"updated webhook endpoint we_mine", "added: " + events[0]}, wantParams: map[string]string{"disabled": ""}},
-		{name: "up to date", existing: stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: reversed(events)},
-			wantOut: []string{"webhook endpoint we_mine is up to date"}},
+		{name: "up to date, id stored before", existing: stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: reversed(events)},
+			wantOut: []string{"webhook endpoint we_mine is up to date", "STRIPE_WEBHOOK_ENDPOINT_ID in " + arn + " is up to date"}, storedID: "we_mine"},
+		{name: "up to date, another id stored", existing: stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: reversed(events)},
+			wantOut: []string{"webhook endpoint we_mine is up to date", "wrote STRIPE_WEBHOOK_ENDPOINT_ID to " + arn}, storedID: "we_deleted"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			initial := `{` + signing + `}`
+			if tt.storedID != "" {
+				initial = `{` + signing + `,"STRIPE_WEBHOOK_ENDPOINT_ID":"` + tt.storedID + `"}`
+			}
+			a.putSecret(t, arn, initial)
 			before, version := a.secret(t, arn)
 			stub := startStub(t, newSigningSecret, others[0], others[1], tt.existing, others[2])
 			rec := &recorder{}
@@ -204,8 +220,22 @@ func TestUpdate(t *testing.T) {
 					t.Errorf("stdout lacks %q", s)
 				}
 			}
-			if after, v := a.secret(t, arn); after != before || v != version {
-				t.Error("the secret was written")
+			after, v := a.secret(t, arn)
+			if tt.storedID == "we_mine" {
+				if after != before || v != version {
+					t.Error("the secret was written, though it held the endpoint's id")
+				}
+				return
+			}
+			want := map[string]any{"STRIPE_WEBHOOK_SECRET": prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_mine"}
+			if m := decodeSecret(t, after); !reflect.DeepEqual(m, want) || a.versions(t, arn, version) != 1 {
+				t.Errorf("secret %s after %d writes, want %v in one", after, a.versions(t, arn, version), want)
+			}
+			// Run again: nothing left to write, anywhere.
+			rec = &recorder{}
+			r = runCLI(t, stub.URL, rec, nil, "-stack", "stripetask-update")
+			if _, v2 := a.secret(t, arn); r.code != 0 || len(rec.writes()) != 0 || v2 != v {
+				t.Errorf("a second run: exit %d, Stripe writes %+v, secret rewritten %v", r.code, rec.writes(), v2 != v)
 			}
 		})
 	}
@@ -234,11 +264,14 @@ func TestUpdateWithStripeMock(t *testing.T) {
 	}
 
 	r = runCLI(t, base, rec, nil, "-url", fixture.URL, "-secret-id", arn, "-dry-run", "-allow-api-version-mismatch")
-	if r.code != 0 || !strings.Contains(r.stdout, "dry run: would update webhook endpoint "+fixture.ID) {
+	if r.code != 0 || !strings.Contains(r.stdout, "dry run: would update webhook endpoint "+fixture.ID) || !strings.Contains(r.stdout, "would write STRIPE_WEBHOOK_ENDPOINT_ID to "+arn) {
 		t.Fatalf("dry run: exit %d", r.code)
 	}
 	if w := rec.writes(); len(w) != 0 {
 		t.Fatalf("the dry run wrote %+v", w)
+	}
+	if after, v := a.secret(t, arn); after != before || v != version {
+		t.Error("the dry run wrote the secret")
 	}
 
 	r = runCLI(t, base, rec, nil, "-url", fixture.URL, "-secret-id", arn, "-allow-api-version-mismatch")
@@ -249,8 +282,9 @@ func TestUpdateWithStripeMock(t *testing.T) {
 	if len(w) != 1 || w[0].Path != "/v1/webhook_endpoints/"+fixture.ID || !slices.Equal(formList(w[0].Form, "enabled_events"), handlerEvents(t)) {
 		t.Fatalf("writes %+v, want one update of %s with the handler's events", w, fixture.ID)
 	}
-	if after, v := a.secret(t, arn); after != before || v != version {
-		t.Error("the secret was written")
+	want := map[string]any{"STRIPE_WEBHOOK_SECRET": prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": fixture.ID}
+	if after, _ := a.secret(t, arn); !reflect.DeepEqual(decodeSecret(t, after), want) {
+		t.Errorf("secret %s, want %v: the signing secret as it was, the endpoint's id beside it", after, want)
 	}
 }
 
@@ -308,7 +342,7 @@ func TestDryRunCreate(t *testing.T) {
 		"webhook URL: " + hookURL + " (output WebhookUrl of stack stripetask-dry)",
 		"dry run: would create webhook endpoint for " + hookURL + " (api_version " + stripe.APIVersion + ")",
 		"enabled_events: " + eventList(handlerEvents(t)),
-		"would write STRIPE_WEBHOOK_SECRET to " + arn + " (output SecretArn of stack stripetask-dry; previous signing secret kept after it)",
+		"would write STRIPE_WEBHOOK_SECRET and STRIPE_WEBHOOK_ENDPOINT_ID to " + arn + " (output SecretArn of stack stripetask-dry; previous signing secret kept after it)",
 		"dry run: nothing changed",
 	} {
 		if !strings.Contains(r.stdout, s) {
@@ -437,4 +471,65 @@ func reversed(s []string) []string {
 	c := slices.Clone(s)
 	slices.Reverse(c)
 	return c
+}
+
+// TestUpdateEndpointIDPaths: how an update stores the endpoint's id when
+// it cannot simply write it. Without a secret to write to, the endpoint is
+// updated all the same and a note says what is missing; with an unusable
+// secret nothing is changed; when the write fails after the endpoint was
+// updated, the error says to run register again (which then writes only
+// the id).
+func TestUpdateEndpointIDPaths(t *testing.T) {
+	a := startAWS(t)
+	notJSON := a.createSecret(t, "update-notjson", "STRIPE_WEBHOOK_SECRET="+prevSigningSecret)
+	good := a.createSecret(t, "update-putfails", `{"STRIPE_WEBHOOK_SECRET":"`+prevSigningSecret+`"}`)
+	mine := stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "disabled", Events: []string{"charge.failed"}}
+	putFails := func(c *Config) {
+		c.AWS = func(ctx context.Context) (AWSClients, error) {
+			real, err := defaultAWS(ctx)
+			real.SecretsManager = failingPut{real.SecretsManager}
+			return real, err
+		}
+	}
+	tests := []struct {
+		name         string
+		args         []string
+		setup        func(*Config)
+		code         int
+		stripeWrites int
+		out, errOut  string
+	}{
+		{name: "no secret", args: []string{"-url", hookURL}, code: 0, stripeWrites: 1,
+			out: "note: no Secrets Manager secret to store the endpoint's id in as STRIPE_WEBHOOK_ENDPOINT_ID"},
+		{name: "secret not JSON", args: []string{"-url", hookURL, "-secret-id", notJSON}, code: 1, stripeWrites: 0,
+			errOut: "checked before updating the Stripe webhook endpoint; nothing was changed"},
+		{name: "write fails", args: []string{"-url", hookURL, "-secret-id", good}, setup: putFails, code: 1, stripeWrites: 1,
+			errOut: "the webhook endpoint we_mine is registered, but storing STRIPE_WEBHOOK_ENDPOINT_ID in"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stub := startStub(t, newSigningSecret, mine)
+			rec := &recorder{}
+			r := runCLI(t, stub.URL, rec, tt.setup, tt.args...)
+			if r.code != tt.code || len(rec.writes()) != tt.stripeWrites || !strings.Contains(r.stdout, tt.out) || !strings.Contains(r.stderr, tt.errOut) {
+				t.Errorf("exit %d, %d Stripe writes; want %d, %d, stdout with %q, stderr with %q", r.code, len(rec.writes()), tt.code, tt.stripeWrites, tt.out, tt.errOut)
+			}
+		})
+	}
+	// After the failed write, a run that can write stores the id alone.
+	stub := startStub(t, newSigningSecret, stubEndpoint{ID: "we_mine", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: handlerEvents(t)})
+	rec := &recorder{}
+	r := runCLI(t, stub.URL, rec, nil, "-url", hookURL, "-secret-id", good)
+	got, _ := a.secret(t, good)
+	if want := map[string]any{"STRIPE_WEBHOOK_SECRET": prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_mine"}; r.code != 0 || len(rec.writes()) != 0 || !reflect.DeepEqual(decodeSecret(t, got), want) {
+		t.Errorf("run again: exit %d, Stripe writes %+v, secret %s; want only the id written", r.code, rec.writes(), got)
+	}
+}
+
+// TestEndpointIDName: register writes the id where the reconciler's
+// watchdog reads it.
+func TestEndpointIDName(t *testing.T) {
+	if EndpointIDName != reconcile.EndpointIDSecret {
+		t.Errorf("register writes %s, the reconciler reads %s", EndpointIDName, reconcile.EndpointIDSecret)
+	}
 }

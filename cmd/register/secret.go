@@ -24,10 +24,33 @@ type SecretsAPI interface {
 var ErrSecret = errors.New("Secrets Manager secret unusable")
 
 // secretValue is a parsed secret: a JSON object whose values are kept as
-// they are, and the newest signing secret it holds, if any.
+// they are, the newest signing secret it holds, if any, and the endpoint id
+// it holds, if any.
 type secretValue struct {
-	fields   map[string]json.RawMessage
-	previous string
+	fields     map[string]json.RawMessage
+	previous   string
+	endpointID string
+}
+
+// secretUpdate is what the command writes into the secret.
+type secretUpdate struct {
+	// signingSecret, if not empty, becomes STRIPE_WEBHOOK_SECRET, ahead of
+	// the newest previous one.
+	signingSecret string
+	// endpointID, if not empty, becomes STRIPE_WEBHOOK_ENDPOINT_ID.
+	endpointID string
+}
+
+// names lists the keys u writes, for messages (never their values).
+func (u secretUpdate) names() string {
+	var names []string
+	if u.signingSecret != "" {
+		names = append(names, SigningSecretName)
+	}
+	if u.endpointID != "" {
+		names = append(names, EndpointIDName)
+	}
+	return strings.Join(names, " and ")
 }
 
 // readSecret fetches and parses the secret id. Its errors name the secret
@@ -51,8 +74,9 @@ func readSecret(ctx context.Context, api SecretsAPI, id string) (secretValue, er
 }
 
 // parseSecret decodes a SecretString that must be a JSON object, with
-// STRIPE_WEBHOOK_SECRET, if present, a string. Errors quote no content:
-// encoding/json's own messages would quote part of a secret.
+// STRIPE_WEBHOOK_SECRET and STRIPE_WEBHOOK_ENDPOINT_ID, if present,
+// strings. Errors quote no content: encoding/json's own messages would
+// quote part of a secret.
 func parseSecret(s string) (secretValue, error) {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal([]byte(s), &fields); err != nil {
@@ -78,28 +102,47 @@ func parseSecret(s string) (secretValue, error) {
 			}
 		}
 	}
+	if raw, ok := fields[EndpointIDName]; ok {
+		if err := json.Unmarshal(raw, &v.endpointID); err != nil {
+			return secretValue{}, fmt.Errorf("the value of %s is not a string", EndpointIDName)
+		}
+	}
 	return v, nil
 }
 
-// withSigningSecret returns the secret's JSON with STRIPE_WEBHOOK_SECRET set
-// to newSecret followed by the newest previous signing secret, so that
-// deliveries signed with the previous one still verify while Stripe moves
-// to the new one. Older secrets are dropped: at most two are kept. Every
-// other key is kept with its value as it was.
-func (v secretValue) withSigningSecret(newSecret string) (string, error) {
-	val := newSecret
-	if v.previous != "" && v.previous != newSecret {
-		val = newSecret + "," + v.previous
-	}
-	fields := make(map[string]json.RawMessage, len(v.fields)+1)
+// with returns the secret's JSON updated by u. A new signing secret is set
+// as STRIPE_WEBHOOK_SECRET followed by the newest previous signing secret,
+// so that deliveries signed with the previous one still verify while Stripe
+// moves to the new one; older secrets are dropped: at most two are kept. An
+// endpoint id is set as STRIPE_WEBHOOK_ENDPOINT_ID. Every other key is kept
+// with its value as it was.
+func (v secretValue) with(u secretUpdate) (string, error) {
+	fields := make(map[string]json.RawMessage, len(v.fields)+2)
 	for k, raw := range v.fields {
 		fields[k] = raw
 	}
-	enc, err := marshal(val)
-	if err != nil {
-		return "", err
+	set := func(name, val string) error {
+		enc, err := marshal(val)
+		if err != nil {
+			return err
+		}
+		fields[name] = enc
+		return nil
 	}
-	fields[SigningSecretName] = enc
+	if n := u.signingSecret; n != "" {
+		val := n
+		if v.previous != "" && v.previous != n {
+			val = n + "," + v.previous
+		}
+		if err := set(SigningSecretName, val); err != nil {
+			return "", err
+		}
+	}
+	if u.endpointID != "" {
+		if err := set(EndpointIDName, u.endpointID); err != nil {
+			return "", err
+		}
+	}
 	out, err := marshal(fields)
 	if err != nil {
 		return "", err
@@ -118,29 +161,28 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// mergeSigningSecret is withSigningSecret on a SecretString.
-func mergeSigningSecret(secretString, newSecret string) (string, error) {
+// mergeSecret is with on a SecretString.
+func mergeSecret(secretString string, u secretUpdate) (string, error) {
 	v, err := parseSecret(secretString)
 	if err != nil {
 		return "", err
 	}
-	return v.withSigningSecret(newSecret)
+	return v.with(u)
 }
 
-// writeSigningSecret reads the secret id again, just before writing, so as
-// to keep any change made since it was checked, and puts it back with the
-// new signing secret in front.
-func writeSigningSecret(ctx context.Context, api SecretsAPI, id, newSecret string) error {
+// writeSecret reads the secret id again, just before writing, so as to
+// keep any change made since it was checked, and puts it back updated by u.
+func writeSecret(ctx context.Context, api SecretsAPI, id string, u secretUpdate) error {
 	v, err := readSecret(ctx, api, id)
 	if err != nil {
-		return fmt.Errorf("storing the signing secret: %w", err)
+		return fmt.Errorf("storing %s: %w", u.names(), err)
 	}
-	s, err := v.withSigningSecret(newSecret)
+	s, err := v.with(u)
 	if err != nil {
-		return fmt.Errorf("storing the signing secret in %q: %w", id, err)
+		return fmt.Errorf("storing %s in %q: %w", u.names(), id, err)
 	}
 	if _, err := api.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(id), SecretString: aws.String(s)}); err != nil {
-		return fmt.Errorf("storing the signing secret in %q: %w", id, err)
+		return fmt.Errorf("storing %s in %q: %w", u.names(), id, err)
 	}
 	return nil
 }

@@ -8,13 +8,16 @@ import (
 )
 
 // TestMergeSigningSecret: the new secret goes first, the newest previous one
-// after it, nothing older; every other key is kept as it was.
+// after it, nothing older; every other key is kept as it was. The
+// endpoint's id goes beside it, replacing an earlier one.
 func TestMergeSigningSecret(t *testing.T) {
 	const n = newSigningSecret
 	tests := []struct {
 		name, in string
 		want     map[string]any
 		wantErr  string
+		id       string // the endpoint id written too
+		idOnly   bool   // only the endpoint id is written
 	}{
 		{name: "empty object", in: `{}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
 		{name: "no previous, other keys kept", in: `{"STRIPE_KEY":"` + otherKeyValue + `","SLACK_URL":"https://x/?a=1&b=<2>","N":42,"O":{"k":[1,true,null]}}`,
@@ -24,6 +27,11 @@ func TestMergeSigningSecret(t *testing.T) {
 		{name: "spaces and empty parts", in: `{"STRIPE_WEBHOOK_SECRET":" , ` + prevSigningSecret + ` ,"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n + "," + prevSigningSecret}},
 		{name: "empty previous", in: `{"STRIPE_WEBHOOK_SECRET":""}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
 		{name: "previous is the new one", in: `{"STRIPE_WEBHOOK_SECRET":"` + n + `,` + prevSigningSecret + `"}`, want: map[string]any{"STRIPE_WEBHOOK_SECRET": n}},
+		{name: "endpoint id replaced", in: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `","STRIPE_WEBHOOK_ENDPOINT_ID":"we_old","K":"v"}`,
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": n + "," + prevSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_new", "K": "v"}, id: "we_new"},
+		{name: "endpoint id alone", in: `{"STRIPE_WEBHOOK_SECRET":"` + prevSigningSecret + `,` + olderSigningSec + `"}`,
+			want: map[string]any{"STRIPE_WEBHOOK_SECRET": prevSigningSecret + "," + olderSigningSec, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_new"}, id: "we_new", idOnly: true},
+		{name: "endpoint id not a string", in: `{"STRIPE_WEBHOOK_ENDPOINT_ID":7}`, wantErr: "STRIPE_WEBHOOK_ENDPOINT_ID is not a string"},
 		{name: "not JSON", in: `STRIPE_WEBHOOK_SECRET=` + prevSigningSecret, wantErr: "not valid JSON"},
 		{name: "array", in: `["` + prevSigningSecret + `"]`, wantErr: "not a JSON object"},
 		{name: "string", in: `"` + prevSigningSecret + `"`, wantErr: "not a JSON object"},
@@ -32,7 +40,11 @@ func TestMergeSigningSecret(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := mergeSigningSecret(tt.in, n)
+			u := secretUpdate{signingSecret: n, endpointID: tt.id}
+			if tt.idOnly {
+				u.signingSecret = ""
+			}
+			got, err := mergeSecret(tt.in, u)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -53,7 +65,7 @@ func TestMergeSigningSecret(t *testing.T) {
 			}
 		})
 	}
-	if _, err := mergeSigningSecret(`{`, n); err == nil || errors.Is(err, ErrSecret) {
+	if _, err := mergeSecret(`{`, secretUpdate{signingSecret: n}); err == nil || errors.Is(err, ErrSecret) {
 		t.Errorf("a bare parse error is not ErrSecret until it names the secret: %v", err)
 	}
 }

@@ -99,7 +99,7 @@ func TestTemplateRoutesMatchCode(t *testing.T) {
 // the makefile build, the secret, the dedup table, the outputs.
 func TestTemplateWiring(t *testing.T) {
 	tpl := readTemplate(t)
-	for _, fn := range []string{"WebhookFunction", "PayFunction"} {
+	for _, fn := range []string{"WebhookFunction", "PayFunction", "ReconcileFunction"} {
 		if m := tpl.Resources[fn].Metadata.BuildMethod; m != "makefile" {
 			t.Errorf("%s BuildMethod %q, want makefile", fn, m)
 		}
