@@ -158,7 +158,7 @@ bench: tools $(BIN)/benchstat
 
 GO_SOURCES := $(shell find . -name '*.go' -not -path './build/*' -not -path './.aws-sam/*') go.mod go.sum
 
-build: build/webhook/bootstrap build/pay/bootstrap build/reconcile/bootstrap
+build: build/webhook/bootstrap build/pay/bootstrap build/reconcile/bootstrap build/worker/bootstrap
 
 build/%/bootstrap: $(GO_SOURCES)
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $@ ./functions/$*
@@ -172,6 +172,9 @@ build-PayFunction:
 
 build-ReconcileFunction:
 	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/reconcile
+
+build-WorkerFunction:
+	$(LAMBDA_ENV) $(GO) build $(LAMBDA_FLAGS) -o $(ARTIFACTS_DIR)/bootstrap ./functions/worker
 
 # Runs events from Stripe's Events API through the Handler, with the
 # functions' secrets and dedup table; see README "When Stripe cannot reach

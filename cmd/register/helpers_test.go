@@ -125,6 +125,8 @@ func formList(form url.Values, name string) []string {
 type stubEndpoint struct {
 	ID, URL, APIVersion, Status string
 	Events                      []string
+	Metadata                    map[string]string
+	Connect                     bool // as created; the API does not show it
 }
 
 // json renders the endpoint the way the Stripe API does (a real
@@ -139,12 +141,15 @@ func (e stubEndpoint) json(secret string) map[string]any {
 		"description":    nil,
 		"enabled_events": e.Events,
 		"livemode":       false,
-		"metadata":       map[string]any{},
+		"metadata":       map[string]string{},
 		"status":         e.Status,
 		"url":            e.URL,
 	}
 	if e.APIVersion != "" {
 		m["api_version"] = e.APIVersion
+	}
+	if e.Metadata != nil {
+		m["metadata"] = e.Metadata
 	}
 	if secret != "" {
 		m["secret"] = secret
@@ -206,7 +211,13 @@ func (s *stubStripe) create(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r.ParseForm()
-	e := stubEndpoint{ID: fmt.Sprintf("we_stub%d", len(s.endpoints)+1), URL: r.PostForm.Get("url"), APIVersion: r.PostForm.Get("api_version"), Status: "enabled", Events: formList(r.PostForm, "enabled_events")}
+	e := stubEndpoint{ID: fmt.Sprintf("we_stub%d", len(s.endpoints)+1), URL: r.PostForm.Get("url"), APIVersion: r.PostForm.Get("api_version"), Status: "enabled", Events: formList(r.PostForm, "enabled_events"),
+		Connect: r.PostForm.Get("connect") == "true", Metadata: map[string]string{}}
+	for k, v := range r.PostForm {
+		if name, ok := strings.CutPrefix(k, "metadata["); ok {
+			e.Metadata[strings.TrimSuffix(name, "]")] = v[0]
+		}
+	}
 	s.endpoints = append(s.endpoints, e)
 	m := e.json(s.secret)
 	m["description"] = r.PostForm.Get("description")

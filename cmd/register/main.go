@@ -85,9 +85,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fl.StringVar(&cfg.StripeKey, "stripe-key", "", "Stripe secret key (default: $STRIPE_KEY)")
 	fl.BoolVar(&cfg.AllEvents, "all-events", false, `subscribe to every event ("*"); only for a Handler with a Default method`)
 	fl.BoolVar(&cfg.DryRun, "dry-run", false, "print what would be done and change nothing")
+	fl.BoolVar(&cfg.Connect, "connect", false, "create or update the Connect endpoint (connect=true) of the URL, for your connected accounts' events; its signing secret is appended to STRIPE_WEBHOOK_SECRET")
 	fl.BoolVar(&cfg.AllowAPIVersionMismatch, "allow-api-version-mismatch", false, "update an existing endpoint whose api_version is not stripe-go's "+apiVersion()+" (its events may decode incompletely)")
 	fl.Usage = func() {
-		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/register [-stack NAME | -url URL] [-secret-id ID] [-all-events] [-dry-run]\n\n"+
+		fmt.Fprintf(fl.Output(), "usage: go run ./cmd/register [-stack NAME | -url URL] [-secret-id ID] [-all-events] [-connect] [-dry-run]\n\n"+
 			"Creates or updates the Stripe webhook endpoint for the deployed function,\n"+
 			"subscribed to the event types handler.Handler has methods for, and stores\n"+
 			"a new endpoint's signing secret in Secrets Manager.\n\n")

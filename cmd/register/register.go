@@ -48,6 +48,11 @@ type Config struct {
 	// AllowAPIVersionMismatch updates an existing endpoint whose
 	// api_version is not stripe.APIVersion instead of failing.
 	AllowAPIVersionMismatch bool
+	// Connect creates or updates the Connect endpoint (connect=true) of
+	// the URL, which delivers the connected accounts' events, rather than
+	// the account endpoint; its signing secret is appended to
+	// STRIPE_WEBHOOK_SECRET.
+	Connect bool
 
 	// Handler builds the dispatcher whose event table is registered; nil:
 	// dispatch.New(handler.Handler{}).
@@ -91,6 +96,17 @@ const EndpointIDName = "STRIPE_WEBHOOK_ENDPOINT_ID"
 
 // EndpointDescription is the description of endpoints the command creates.
 const EndpointDescription = "stripetask"
+
+// ConnectSecretName is the key of the Connect endpoint's signing secret(s)
+// in the secret's JSON: they are in STRIPE_WEBHOOK_SECRET too, after the
+// account endpoint's; this key says which they are.
+const ConnectSecretName = "STRIPE_WEBHOOK_CONNECT_SECRET"
+
+// scopeKey is the metadata key of the endpoints the command creates: its
+// value, "account" or "connect", tells the two endpoints of one URL apart
+// (the API does not say whether an endpoint is a Connect one). Endpoints
+// without it are account endpoints.
+const scopeKey = "stripetask_scope"
 
 func apiVersion() string { return stripe.APIVersion }
 
@@ -150,7 +166,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "webhook URL: %s (%s)\n", target.url, target.urlFrom)
 
 	api := cfg.Stripe(cfg.StripeKey, cfg.StripeAPIBase)
-	existing, err := findEndpoint(ctx, api, target.url)
+	existing, err := findEndpoint(ctx, api, target.url, cfg.Connect)
 	if err != nil {
 		return err
 	}
@@ -200,15 +216,16 @@ func resolveTarget(ctx context.Context, cfg Config, awsClients func() (AWSClient
 }
 
 // findEndpoint lists every webhook endpoint, page by page, and returns the
-// one whose URL is exactly url, or nil.
-func findEndpoint(ctx context.Context, api EndpointsAPI, url string) (*stripe.WebhookEndpoint, error) {
+// one whose URL is exactly url, or nil: the Connect one with connect, else
+// the account one (see scopeKey).
+func findEndpoint(ctx context.Context, api EndpointsAPI, url string, connect bool) (*stripe.WebhookEndpoint, error) {
 	params := &stripe.WebhookEndpointListParams{}
 	params.Limit = stripe.Int64(100)
 	params.Context = ctx
 	var found []*stripe.WebhookEndpoint
 	it := api.List(params)
 	for it.Next() {
-		if e := it.WebhookEndpoint(); e.URL == url {
+		if e := it.WebhookEndpoint(); e.URL == url && (e.Metadata[scopeKey] == "connect") == connect {
 			found = append(found, e)
 		}
 	}
@@ -249,10 +266,14 @@ func update(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 		fmt.Fprintf(stdout, "warning: endpoint %s has %s, not stripe-go's %s; updating it anyway (-allow-api-version-mismatch)\n", e.ID, have, stripe.APIVersion)
 	}
 
-	// Where the endpoint's id goes, checked before anything is written.
+	// Where the endpoint's id goes, checked before anything is written. The
+	// Connect endpoint's id is not stored: the reconciler watches the
+	// account endpoint.
 	var secrets SecretsAPI
 	storeID := false
-	if t.secretID == "" {
+	if cfg.Connect {
+		t.secretID = ""
+	} else if t.secretID == "" {
 		fmt.Fprintf(stdout, "note: no Secrets Manager secret to store the endpoint's id in as %s (pass -secret-id, or give stack %s a %s output); the reconciler cannot watch the endpoint without it\n", EndpointIDName, cfg.Stack, OutputSecretARN)
 	} else {
 		c, err := awsClients()
@@ -340,14 +361,22 @@ func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 	if cfg.DryRun {
 		verb = "dry run: would create"
 	}
-	fmt.Fprintf(stdout, "%s webhook endpoint for %s (api_version %s)\n", verb, t.url, stripe.APIVersion)
+	kind := "webhook endpoint"
+	if cfg.Connect {
+		kind = "Connect webhook endpoint (connect=true)"
+	}
+	fmt.Fprintf(stdout, "%s %s for %s (api_version %s)\n", verb, kind, t.url, stripe.APIVersion)
 	fmt.Fprintf(stdout, "  enabled_events: %s\n", eventList(events))
 	keep := "no previous signing secret"
 	if cur.previous != "" {
 		keep = "previous signing secret kept after it"
 	}
 	if cfg.DryRun {
-		fmt.Fprintf(stdout, "  would write %s to %s (%s; %s)\n", secretUpdate{signingSecret: "new", endpointID: "new"}.names(), t.secretID, t.secretFrom, keep)
+		planned := secretUpdate{signingSecret: "new", endpointID: "new"}
+		if cfg.Connect {
+			planned, keep = secretUpdate{connectSecret: "new"}, "appended after the account endpoint's"
+		}
+		fmt.Fprintf(stdout, "  would write %s to %s (%s; %s)\n", planned.names(), t.secretID, t.secretFrom, keep)
 		fmt.Fprintln(stdout, "dry run: nothing changed")
 		return nil
 	}
@@ -357,6 +386,12 @@ func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 		EnabledEvents: stripe.StringSlice(events),
 		APIVersion:    stripe.String(stripe.APIVersion),
 		Description:   stripe.String(EndpointDescription),
+	}
+	params.AddMetadata(scopeKey, "account")
+	if cfg.Connect {
+		params.Connect = stripe.Bool(true)
+		params.Description = stripe.String(EndpointDescription + " (Connect)")
+		params.AddMetadata(scopeKey, "connect")
 	}
 	params.Context = ctx
 	e, err := api.New(params)
@@ -368,6 +403,9 @@ func create(ctx context.Context, cfg Config, api EndpointsAPI, awsClients func()
 		return rollback(ctx, api, e.ID, fmt.Errorf("Stripe returned no signing secret for the new endpoint %s", e.ID))
 	}
 	u := secretUpdate{signingSecret: e.Secret, endpointID: e.ID}
+	if cfg.Connect {
+		u = secretUpdate{connectSecret: e.Secret}
+	}
 	if err := writeSecret(ctx, c.SecretsManager, t.secretID, u); err != nil {
 		return rollback(ctx, api, e.ID, err)
 	}

@@ -533,3 +533,60 @@ func TestEndpointIDName(t *testing.T) {
 		t.Errorf("register writes %s, the reconciler reads %s", EndpointIDName, reconcile.EndpointIDSecret)
 	}
 }
+
+// TestConnect checks make register -connect: it creates a Connect endpoint
+// (connect=true) beside the account endpoint of the URL, appends its
+// signing secret to STRIPE_WEBHOOK_SECRET and leaves the account endpoint's
+// id; run again, it updates that Connect endpoint and writes nothing.
+func TestConnect(t *testing.T) {
+	a := startAWS(t)
+	events := handlerEvents(t)
+	arn := a.createSecret(t, "stripetask-connect/secret", `{"STRIPE_WEBHOOK_SECRET":"`+prevSigningSecret+`","STRIPE_WEBHOOK_ENDPOINT_ID":"we_account","K":"v"}`)
+	a.createStack(t, "stripetask-connect", map[string]string{OutputWebhookURL: hookURL, OutputSecretARN: arn})
+	account := stubEndpoint{ID: "we_account", URL: hookURL, APIVersion: stripe.APIVersion, Status: "enabled", Events: events, Metadata: map[string]string{"stripetask_scope": "account"}}
+	stub := startStub(t, newSigningSecret, account)
+
+	// Create.
+	rec := &recorder{}
+	r := runCLI(t, stub.URL, rec, nil, "-stack", "stripetask-connect", "-connect")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	w := rec.writes()
+	if len(w) != 1 || w[0].Path != "/v1/webhook_endpoints" || w[0].Form.Get("connect") != "true" || w[0].Form.Get("metadata[stripetask_scope]") != "connect" || !slices.Equal(formList(w[0].Form, "enabled_events"), events) {
+		t.Fatalf("Stripe writes %+v, want one Connect create with the Handler's events", w)
+	}
+	eps := stub.current()
+	if len(eps) != 2 || !eps[1].Connect || eps[0].ID != "we_account" {
+		t.Fatalf("endpoints %+v", eps)
+	}
+	got, _ := a.secret(t, arn)
+	want := map[string]any{"STRIPE_WEBHOOK_SECRET": prevSigningSecret + "," + newSigningSecret, "STRIPE_WEBHOOK_CONNECT_SECRET": newSigningSecret, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_account", "K": "v"}
+	if m := decodeSecret(t, got); !reflect.DeepEqual(m, want) {
+		t.Fatalf("secret %s\nwant %v", got, want)
+	}
+	if strings.Contains(r.stdout, "whsec_") {
+		t.Fatal("a signing secret was printed")
+	}
+
+	// Update: the Connect endpoint is found by its metadata and updated;
+	// the account endpoint and the secret are left alone.
+	_, version := a.secret(t, arn)
+	rec = &recorder{}
+	r = runCLI(t, stub.URL, rec, nil, "-stack", "stripetask-connect", "-connect")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	if w := rec.writes(); len(w) != 0 || !strings.Contains(r.stdout, "is up to date") {
+		t.Fatalf("second run wrote %+v\n%s", w, r.stdout)
+	}
+	if n := a.versions(t, arn, version); n != 0 {
+		t.Fatalf("the secret was written %d times on update", n)
+	}
+
+	// Without -connect, the account endpoint is the one updated.
+	rec = &recorder{}
+	if r := runCLI(t, stub.URL, rec, nil, "-stack", "stripetask-connect"); r.code != 0 || !strings.Contains(r.stdout, "we_account") {
+		t.Fatalf("account run: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,6 +31,10 @@ type secretValue struct {
 	fields     map[string]json.RawMessage
 	previous   string
 	endpointID string
+	// signing is STRIPE_WEBHOOK_SECRET's list; connect is
+	// STRIPE_WEBHOOK_CONNECT_SECRET's, the Connect endpoint's secrets,
+	// which signing also holds.
+	signing, connect []string
 }
 
 // secretUpdate is what the command writes into the secret.
@@ -39,13 +44,20 @@ type secretUpdate struct {
 	signingSecret string
 	// endpointID, if not empty, becomes STRIPE_WEBHOOK_ENDPOINT_ID.
 	endpointID string
+	// connectSecret, if not empty, is a new Connect endpoint's signing
+	// secret: it is appended to STRIPE_WEBHOOK_SECRET, after the account
+	// endpoint's, and recorded in STRIPE_WEBHOOK_CONNECT_SECRET.
+	connectSecret string
 }
 
 // names lists the keys u writes, for messages (never their values).
 func (u secretUpdate) names() string {
 	var names []string
-	if u.signingSecret != "" {
+	if u.signingSecret != "" || u.connectSecret != "" {
 		names = append(names, SigningSecretName)
+	}
+	if u.connectSecret != "" {
+		names = append(names, ConnectSecretName)
 	}
 	if u.endpointID != "" {
 		names = append(names, EndpointIDName)
@@ -94,12 +106,21 @@ func parseSecret(s string) (secretValue, error) {
 		if err := json.Unmarshal(raw, &cur); err != nil {
 			return secretValue{}, fmt.Errorf("the value of %s is not a string", SigningSecretName)
 		}
-		// The list is newest first: keep the first one.
-		for s := range strings.SplitSeq(cur, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				v.previous = s
-				break
-			}
+		v.signing = splitList(cur)
+	}
+	if raw, ok := fields[ConnectSecretName]; ok {
+		var cur string
+		if err := json.Unmarshal(raw, &cur); err != nil {
+			return secretValue{}, fmt.Errorf("the value of %s is not a string", ConnectSecretName)
+		}
+		v.connect = splitList(cur)
+	}
+	// The account endpoint's list is newest first: the previous one is
+	// its first secret that is not the Connect endpoint's.
+	for _, s := range v.signing {
+		if !slices.Contains(v.connect, s) {
+			v.previous = s
+			break
 		}
 	}
 	if raw, ok := fields[EndpointIDName]; ok {
@@ -129,12 +150,27 @@ func (v secretValue) with(u secretUpdate) (string, error) {
 		fields[name] = enc
 		return nil
 	}
-	if n := u.signingSecret; n != "" {
-		val := n
-		if v.previous != "" && v.previous != n {
-			val = n + "," + v.previous
+	if u.signingSecret != "" || u.connectSecret != "" {
+		// The account endpoint's secrets, then the Connect endpoint's:
+		// each its newest and the one before, so that deliveries signed
+		// with the previous one verify while Stripe moves to the new one.
+		var account []string
+		for _, s := range v.signing {
+			if !slices.Contains(v.connect, s) {
+				account = append(account, s)
+			}
 		}
-		if err := set(SigningSecretName, val); err != nil {
+		connect := v.connect
+		if n := u.signingSecret; n != "" {
+			account = newest(n, account)
+		}
+		if n := u.connectSecret; n != "" {
+			connect = newest(n, connect)
+			if err := set(ConnectSecretName, strings.Join(connect, ",")); err != nil {
+				return "", err
+			}
+		}
+		if err := set(SigningSecretName, strings.Join(slices.Concat(account, connect), ",")); err != nil {
 			return "", err
 		}
 	}
@@ -148,6 +184,26 @@ func (v secretValue) with(u secretUpdate) (string, error) {
 		return "", err
 	}
 	return string(out), nil
+}
+
+// newest returns n followed by the newest of list, the one it replaces,
+// unless that is n itself.
+func newest(n string, list []string) []string {
+	if len(list) > 0 && list[0] != n {
+		return []string{n, list[0]}
+	}
+	return []string{n}
+}
+
+// splitList splits a comma-separated list, dropping spaces and empty items.
+func splitList(v string) []string {
+	var out []string
+	for s := range strings.SplitSeq(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // marshal encodes v as compact JSON without HTML escaping.

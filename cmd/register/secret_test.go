@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -67,5 +68,43 @@ func TestMergeSigningSecret(t *testing.T) {
 	}
 	if _, err := mergeSecret(`{`, secretUpdate{signingSecret: n}); err == nil || errors.Is(err, ErrSecret) {
 		t.Errorf("a bare parse error is not ErrSecret until it names the secret: %v", err)
+	}
+}
+
+// TestMergeConnectSecret checks the Connect endpoint's signing secret: kept
+// after the account endpoint's, rotated on its own, and kept when the
+// account endpoint's rotates.
+func TestMergeConnectSecret(t *testing.T) {
+	const (
+		acct, acctOld = "whsec_ACCOUNTsecretNEW0000", "whsec_ACCOUNTsecretOLD0000"
+		conn, connOld = "whsec_CONNECTsecretNEW0000", "whsec_CONNECTsecretOLD0000"
+	)
+	tests := []struct {
+		name string
+		in   string
+		u    secretUpdate
+		want map[string]any
+	}{
+		{"first Connect secret", `{"STRIPE_WEBHOOK_SECRET":"` + acct + `,` + acctOld + `"}`, secretUpdate{connectSecret: conn},
+			map[string]any{"STRIPE_WEBHOOK_SECRET": acct + "," + acctOld + "," + conn, "STRIPE_WEBHOOK_CONNECT_SECRET": conn}},
+		{"Connect secret rotated", `{"STRIPE_WEBHOOK_SECRET":"` + acct + `,` + connOld + `","STRIPE_WEBHOOK_CONNECT_SECRET":"` + connOld + `"}`, secretUpdate{connectSecret: conn},
+			map[string]any{"STRIPE_WEBHOOK_SECRET": acct + "," + conn + "," + connOld, "STRIPE_WEBHOOK_CONNECT_SECRET": conn + "," + connOld}},
+		{"account secret rotated, Connect kept", `{"STRIPE_WEBHOOK_SECRET":"` + acctOld + `,` + conn + `","STRIPE_WEBHOOK_CONNECT_SECRET":"` + conn + `","STRIPE_WEBHOOK_ENDPOINT_ID":"we_old"}`, secretUpdate{signingSecret: acct, endpointID: "we_new"},
+			map[string]any{"STRIPE_WEBHOOK_SECRET": acct + "," + acctOld + "," + conn, "STRIPE_WEBHOOK_CONNECT_SECRET": conn, "STRIPE_WEBHOOK_ENDPOINT_ID": "we_new"}},
+		{"no account secret yet", `{}`, secretUpdate{connectSecret: conn},
+			map[string]any{"STRIPE_WEBHOOK_SECRET": conn, "STRIPE_WEBHOOK_CONNECT_SECRET": conn}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mergeSecret(tt.in, tt.u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			json.Unmarshal([]byte(got), &m)
+			if !reflect.DeepEqual(m, tt.want) {
+				t.Fatalf("got %s\nwant %v", got, tt.want)
+			}
+		})
 	}
 }

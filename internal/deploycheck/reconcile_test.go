@@ -23,7 +23,7 @@ type reconcileTemplate struct {
 	Resources map[string]struct {
 		Type       string `yaml:"Type"`
 		Properties struct {
-			Timeout       int `yaml:"Timeout"`
+			Timeout       yaml.Node `yaml:"Timeout"` // a number, or a !Ref in other functions
 			LoggingConfig struct {
 				LogGroup yaml.Node `yaml:"LogGroup"`
 			} `yaml:"LoggingConfig"`
@@ -88,7 +88,11 @@ func TestReconcileFunction(t *testing.T) {
 	n, unit, _ := strings.Cut(every.Default, " ")
 	count, _ := strconv.Atoi(n)
 	interval := time.Duration(count) * map[string]time.Duration{"minutes": time.Minute, "hours": time.Hour}[unit]
-	timeout := time.Duration(p.Timeout) * time.Second
+	secs, err := strconv.Atoi(p.Timeout.Value)
+	if err != nil {
+		t.Fatalf("ReconcileFunction Timeout %q: %v", p.Timeout.Value, err)
+	}
+	timeout := time.Duration(secs) * time.Second
 	if timeout < time.Minute || timeout >= interval {
 		t.Errorf("ReconcileFunction Timeout %v: want at least a minute, and shorter than the default interval %v", timeout, interval)
 	}
