@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
+	"stripetask/internal/awsconfig"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -26,15 +24,6 @@ const (
 	MinRetention = 31 * 24 * time.Hour
 	// DefaultRetention is the retention when none is given.
 	DefaultRetention = MinRetention + time.Hour
-)
-
-// Limits on the requests of a store made by DynamoDBFromConfig, so that an
-// unreachable DynamoDB fails within an invocation rather than after it.
-const (
-	maxAttempts = 3                      // tries per operation
-	baseBackoff = 25 * time.Millisecond  // first retry waits up to twice this
-	maxBackoff  = 200 * time.Millisecond // no retry waits longer
-	readTimeout = 2 * time.Second        // a connection silent this long is dead
 )
 
 // Attribute names of a DynamoDB item.
@@ -144,39 +133,16 @@ func NewDynamoDB(api DynamoDBAPI, table string, opts DynamoDBOptions) *DynamoDB 
 }
 
 // DynamoDBFromConfig returns a store for table using the AWS SDK's standard
-// configuration: region, credentials chain, and endpoint settings such as
-// AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB. It uses the SDK's
-// in-region defaults (connecting times out after 1.1 s), gives up on a
-// connection silent for 2 s, and tries each request at most three times
-// with backoffs under 200 ms: an unreachable DynamoDB fails in about 6 s at
-// worst, and at once when connections are refused. The context's deadline
-// cuts that short.
+// configuration (region, credentials chain, AWS_ENDPOINT_URL and
+// AWS_ENDPOINT_URL_DYNAMODB) as awsconfig.Load tunes it: an unreachable
+// DynamoDB fails at once when connections are refused and in about 6 s at
+// worst. The context's deadline cuts that short.
 func DynamoDBFromConfig(ctx context.Context, table string, opts DynamoDBOptions) (*DynamoDB, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithDefaultsMode(aws.DefaultsModeInRegion),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(readTimeout)),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = maxBackoff
-				o.Backoff = retry.BackoffDelayerFunc(jitteredBackoff)
-			})
-		}),
-	)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dedup: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("dedup: %w", err)
 	}
 	return NewDynamoDB(dynamodb.NewFromConfig(cfg), table, opts), nil
-}
-
-// jitteredBackoff is exponential backoff with full jitter: before retry n
-// (from 1) it waits a random time under min(2ⁿ·baseBackoff, maxBackoff).
-func jitteredBackoff(attempt int, _ error) (time.Duration, error) {
-	limit := maxBackoff
-	if attempt < 8 {
-		limit = min(baseBackoff<<attempt, maxBackoff)
-	}
-	return rand.N(limit), nil
 }
 
 // Claim implements Store with one conditional PutItem.

@@ -150,18 +150,6 @@ func TestMissingTable(t *testing.T) {
 	}
 }
 
-func TestJitteredBackoff(t *testing.T) {
-	for attempt := 1; attempt <= 20; attempt++ {
-		limit := min(baseBackoff<<min(attempt, 8), maxBackoff)
-		for range 100 {
-			d, err := jitteredBackoff(attempt, nil)
-			if err != nil || d < 0 || d >= limit {
-				t.Fatalf("attempt %d: %v, %v; want in [0, %v)", attempt, d, err, limit)
-			}
-		}
-	}
-}
-
 // TestSilentServer checks that a DynamoDB that accepts connections but never
 // answers (a network black hole, a hung proxy) fails within the time limit.
 func TestSilentServer(t *testing.T) {

@@ -12,14 +12,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"time"
 	"unicode/utf8"
 
+	"stripetask/internal/awsconfig"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -59,50 +56,17 @@ type Queue struct {
 // New returns a Queue sending to the queue at url through api.
 func New(api SendAPI, url string) *Queue { return &Queue{api: api, url: url} }
 
-// Client settings of FromConfig.
-const (
-	// readTimeout gives up on a connection that delivers nothing for this
-	// long; it resets with every byte received.
-	readTimeout = 2 * time.Second
-	maxAttempts = 3
-	baseBackoff = 25 * time.Millisecond
-	maxBackoff  = 200 * time.Millisecond
-)
-
 // FromConfig returns a Queue for url using the AWS SDK's standard
 // configuration (region, credentials, AWS_ENDPOINT_URL and
-// AWS_ENDPOINT_URL_SQS), with the SDK's in-region defaults (connecting
-// times out after 1.1 s), giving up on a connection silent for 2 s, and
-// trying a send at most three times with backoffs under 200 ms, so that an
-// unreachable SQS fails within the invocation: at once when connections
-// are refused, in about 6 s at worst. The context's deadline cuts that
-// short.
+// AWS_ENDPOINT_URL_SQS) as awsconfig.Load tunes it, so that an unreachable
+// SQS fails within the invocation: at once when connections are refused,
+// in about 6 s at worst. The context's deadline cuts that short.
 func FromConfig(ctx context.Context, url string) (*Queue, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithDefaultsMode(aws.DefaultsModeInRegion),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(readTimeout)),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = maxBackoff
-				o.Backoff = retry.BackoffDelayerFunc(jitteredBackoff)
-			})
-		}),
-	)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("eventqueue: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("eventqueue: %w", err)
 	}
 	return New(sqs.NewFromConfig(cfg), url), nil
-}
-
-// jitteredBackoff is exponential backoff with full jitter: before retry n
-// (from 1) it waits a random time under min(2ⁿ·baseBackoff, maxBackoff).
-func jitteredBackoff(attempt int, _ error) (time.Duration, error) {
-	limit := maxBackoff
-	if attempt < 8 { // beyond, the shift overflows
-		limit = min(baseBackoff<<attempt, maxBackoff)
-	}
-	return rand.N(limit), nil
 }
 
 // URL returns the queue's URL.

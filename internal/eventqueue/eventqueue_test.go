@@ -65,18 +65,6 @@ func TestFitID(t *testing.T) {
 	}
 }
 
-// TestJitteredBackoff checks the retry delays' bounds, for any attempt.
-func TestJitteredBackoff(t *testing.T) {
-	for attempt := 1; attempt <= 100; attempt++ {
-		for range 20 {
-			d, err := jitteredBackoff(attempt, nil)
-			if err != nil || d < 0 || d >= maxBackoff || (attempt < 3 && d >= baseBackoff<<attempt) {
-				t.Fatalf("attempt %d: %s, %v", attempt, d, err)
-			}
-		}
-	}
-}
-
 // newQueue starts moto_server and returns a Queue from FromConfig on a
 // new FIFO queue there, and the SQS client.
 func newQueue(t *testing.T) (*moto.Server, *Queue, *sqs.Client) {

@@ -4,14 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"time"
 
+	"stripetask/internal/awsconfig"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -37,15 +35,6 @@ const (
 
 // kindState is the kind attribute of the state's item.
 const kindState = "reconcile_state"
-
-// Limits on the requests of a store made by DynamoDBStateFromConfig, as the
-// dedup store's: an unreachable DynamoDB fails within an invocation.
-const (
-	maxAttempts = 3
-	baseBackoff = 25 * time.Millisecond
-	maxBackoff  = 200 * time.Millisecond
-	readTimeout = 2 * time.Second
-)
 
 // DynamoDBAPI is the part of the DynamoDB client the state store uses;
 // *dynamodb.Client implements it.
@@ -82,25 +71,12 @@ func NewDynamoDBState(api DynamoDBAPI, table string) *DynamoDBState {
 }
 
 // DynamoDBStateFromConfig returns a state store in table using the AWS
-// SDK's standard configuration (region, credentials, AWS_ENDPOINT_URL),
-// with the dedup store's limits: connections silent for 2 s are dropped and
-// each request is tried at most three times.
+// SDK's standard configuration as awsconfig.Load tunes it (the dedup
+// store's limits).
 func DynamoDBStateFromConfig(ctx context.Context, table string) (*DynamoDBState, error) {
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithDefaultsMode(aws.DefaultsModeInRegion),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithReadTimeout(readTimeout)),
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = maxBackoff
-				o.Backoff = retry.BackoffDelayerFunc(func(attempt int, _ error) (time.Duration, error) {
-					return rand.N(min(baseBackoff<<min(attempt, 8), maxBackoff)), nil
-				})
-			})
-		}),
-	)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("reconcile: loading AWS configuration: %w", err)
+		return nil, fmt.Errorf("reconcile: %w", err)
 	}
 	return NewDynamoDBState(dynamodb.NewFromConfig(cfg), table), nil
 }
