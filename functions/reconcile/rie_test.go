@@ -8,14 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fakestripe"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/metrics"
-	"stripetask/internal/moto"
 )
 
 // The tests in this file run the reconciler's bootstrap, built as for
@@ -49,15 +45,7 @@ const scheduledEvent = `{"version":"0","id":"53dc4d37-cffa-4f76-80c9-8b7d4a4d2ea
 // reports the disabled endpoint; the second runs nothing; with the Events
 // API down, the pass fails and so does the invocation.
 func TestRIEScheduledPass(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "rie-reconcile"); err != nil {
-		t.Fatal(err)
-	}
+	srv := deduptest.Table(t, "rie-reconcile")
 	fake := fakestripe.Start(t)
 	fake.SetEndpoint("we_rie", "disabled")
 	now := time.Now()

@@ -10,16 +10,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"stripetask/dispatch"
 	"stripetask/handler"
 	"stripetask/internal/bootstrap"
-	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
-	"stripetask/internal/moto"
 	"stripetask/internal/stripemock"
 	"stripetask/internal/testlog"
 	"stripetask/internal/transport"
@@ -32,20 +29,7 @@ import (
 // its own 500 before the deadline (so Stripe retries), logs its delivery
 // line, and releases the dedup claim so the retry runs.
 func TestHungStripeAPI(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := dynamodb.NewFromConfig(cfg)
-	if err := dedup.CreateTable(t.Context(), db, "hung"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), "hung", dedup.DynamoDBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, _ := deduptest.Store(t, "hung")
 	d, err := dispatch.New(handler.Handler{})
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"stripetask/internal/dedup"
-	"stripetask/internal/moto"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
 )
@@ -17,15 +13,7 @@ import (
 // TestDedupTable runs the function with DEDUP_TABLE set, as deployed: a
 // redelivered event is answered "duplicate" and its method not run again.
 func TestDedupTable(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "events"); err != nil {
-		t.Fatal(err)
-	}
+	deduptest.Table(t, "events")
 	env := proctest.With(baseEnv(stripemock.Start(t)), "DEDUP_TABLE", "events")
 	s := startServe(t, env)
 	body := loadFixture(t, filepath.Join(fixturesDir, "checkout.session.completed.json")).body

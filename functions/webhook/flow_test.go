@@ -12,16 +12,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stripe/stripe-go/v76"
 
 	"stripetask/dispatch"
 	"stripetask/internal/bootstrap"
 	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
-	"stripetask/internal/moto"
 	"stripetask/internal/transport"
 	"stripetask/secrets"
 )
@@ -114,19 +112,7 @@ func (s probedStore) Complete(ctx context.Context, id, owner string) error {
 // points agree on one order, transport → webhookhttp → pipeline → dispatch
 // → the Handler. No package calls back up into one that called it.
 func TestOneWayFlow(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "flow"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), "flow", dedup.DynamoDBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, _ := deduptest.Store(t, "flow")
 	p := &probes{chains: map[string][]string{}, visits: map[string]int{}}
 	d, err := dispatch.New(flowHandler{p: p})
 	if err != nil {

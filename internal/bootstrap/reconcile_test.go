@@ -10,14 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stripe/stripe-go/v76"
 
 	"stripetask/dispatch"
-	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fakestripe"
-	"stripetask/internal/moto"
 	"stripetask/internal/testlog"
 )
 
@@ -128,15 +125,7 @@ func TestReconcileStartup(t *testing.T) {
 // runs the missed events and prints its summary; the second starts from
 // the watermark the first saved, and runs nothing.
 func TestReconcileOnce(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "once"); err != nil {
-		t.Fatal(err)
-	}
+	deduptest.Table(t, "once")
 	fake := fakestripe.Start(t)
 	fake.SetEndpoint("we_once", "disabled")
 	now := time.Now()

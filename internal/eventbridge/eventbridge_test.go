@@ -16,15 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stripe/stripe-go/v76"
 
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
-	"stripetask/internal/moto"
 	"stripetask/internal/pipeline"
 	"stripetask/internal/testlog"
 	"stripetask/internal/webhookhttp"
@@ -164,19 +162,7 @@ func TestOutcomes(t *testing.T) {
 // TestDedupAcrossSources delivers one event through the webhook and through
 // EventBridge, against one DynamoDB table (moto): it runs once.
 func TestDedupAcrossSources(t *testing.T) {
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "events"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), "events", dedup.DynamoDBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, _ := deduptest.Store(t, "events")
 	p, r, _ := newPipeline(t, store)
 	payload := envelope(partner, "evt_both", "ok")
 	var e Event

@@ -17,15 +17,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stripe/stripe-go/v76"
 
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
+	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/function"
 	"stripetask/internal/metrics"
-	"stripetask/internal/moto"
 	"stripetask/internal/stripemock"
 	"stripetask/internal/testlog"
 	"stripetask/secrets"
@@ -386,29 +384,10 @@ func TestOutcomeLevel(t *testing.T) {
 	}
 }
 
-// newStore returns a DynamoDB dedup store on a moto_server of its own.
-func newStore(t *testing.T) (*dedup.DynamoDB, *moto.Server) {
-	t.Helper()
-	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), "pipeline-dedup"); err != nil {
-		t.Fatal(err)
-	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), "pipeline-dedup", dedup.DynamoDBOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return store, srv
-}
-
 // TestDedup runs the claim and settle steps against DynamoDB (moto):
 // duplicates, a live claim, a failure released for the retry, an outage.
 func TestDedup(t *testing.T) {
-	store, srv := newStore(t)
+	store, srv := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	handle := func(body []byte, rid string) Result {
 		return tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: rid})
@@ -473,7 +452,7 @@ func TestDedup(t *testing.T) {
 
 // TestDedupConcurrent delivers one event 20 times at once: one run.
 func TestDedupConcurrent(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	var wg sync.WaitGroup
 	var handled, refused atomic.Int32
@@ -513,7 +492,7 @@ func waitStarted(t *testing.T, st *state, done <-chan Result) {
 // claim is extended, so a redelivery meanwhile is in progress and never
 // takes the claim over (before, it did after 30 s and the method ran twice).
 func TestLeaseExtendedWhileRunning(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	const term = 600 * time.Millisecond
 	tb := newTestbedTerm(t, secrets.Map{}, store, term)
 	body := charge("evt_long", "ch_long", "block")
@@ -540,7 +519,7 @@ func TestLeaseExtendedWhileRunning(t *testing.T) {
 // cannot be extended, so before its lease ends the method's context ends
 // with ErrLeaseLost.
 func TestLeaseLostEndsMethod(t *testing.T) {
-	store, srv := newStore(t)
+	store, srv := deduptest.Store(t, "pipeline-dedup")
 	const term = 900 * time.Millisecond
 	tb := newTestbedTerm(t, secrets.Map{}, store, term)
 	done := make(chan Result, 1)
@@ -568,7 +547,7 @@ func TestLeaseLostEndsMethod(t *testing.T) {
 // id (two invokes of one fixture, a replayed Lambda payload): one runs, the
 // other finds it in progress.
 func TestOwnerUniquePerRun(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	body := charge("evt_same", "ch_same", "block")
 	done := make(chan Result, 1)
@@ -590,7 +569,7 @@ func TestOwnerUniquePerRun(t *testing.T) {
 // context ends a tail before it, the outcome is recorded (completed or
 // released) and Handle returns before the deadline.
 func TestDeadlineKeepsTimeToSettle(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	for _, tt := range []struct {
 		description string
@@ -630,7 +609,7 @@ func TestDeadlineKeepsTimeToSettle(t *testing.T) {
 // held (and extended) while the method still runs, and is completed when
 // it returns.
 func TestAbandonedRun(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbedTerm(t, secrets.Map{}, store, 600*time.Millisecond)
 	body := charge("evt_slow", "ch_slow", "ignore-ctx")
 	deadline := time.Now().Add(time.Second)
@@ -666,7 +645,7 @@ func TestAbandonedRun(t *testing.T) {
 // TestForce runs a completed event again on purpose: it runs once more,
 // says so in its line, and a live claim still stops it.
 func TestForce(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	body := charge("evt_force", "ch_force", "ok")
 	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body}); res.Outcome != Handled {
@@ -735,7 +714,7 @@ func subscriptionUpdated(id string, created int64, sub string) []byte {
 // second is not; another subscription's is not; without a dedup table
 // Stale says it cannot tell.
 func TestStale(t *testing.T) {
-	store, _ := newStore(t)
+	store, _ := deduptest.Store(t, "pipeline-dedup")
 	tb := newTestbed(t, secrets.Map{}, store)
 	for _, body := range [][]byte{
 		subscriptionUpdated("evt_new", 2000, "sub_1"),   // handled first
