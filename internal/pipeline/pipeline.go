@@ -479,11 +479,15 @@ func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b 
 	if c != nil {
 		c.keepAlive(runCtx, cancelRun)
 	}
-	if b.abandon.IsZero() { // no deadline: wait as long as the claim lives
-		err := p.cfg.Dispatcher.Run(runCtx, dl, base, rid)
+	// ended releases what watches the run, once the method has returned.
+	ended := func() {
 		c.stopKeepingAlive()
 		stopRun()
 		cancelRun(nil)
+	}
+	if b.abandon.IsZero() { // no deadline: wait as long as the claim lives
+		err := p.cfg.Dispatcher.Run(runCtx, dl, base, rid)
+		ended()
 		return err
 	}
 	done := make(chan error, 1)
@@ -492,18 +496,14 @@ func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b 
 	defer abandon.Stop()
 	select {
 	case err := <-done:
-		c.stopKeepingAlive()
-		stopRun()
-		cancelRun(nil)
+		ended()
 		return err
 	case <-abandon.C:
 	}
 	// Answer without the method; it keeps its claim until it returns.
 	go func() {
 		err := <-done
-		stopRun()
-		cancelRun(nil)
-		c.stopKeepingAlive()
+		ended()
 		if c != nil {
 			c.settle(context.WithoutCancel(ctx), budget{}, err)
 		}
