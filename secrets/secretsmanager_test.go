@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -61,11 +60,7 @@ type env struct {
 func setup(t *testing.T) *env {
 	t.Helper()
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	sm := secretsmanager.NewFromConfig(cfg)
 	return &env{srv: srv, sm: sm, api: &counting{api: sm}, clock: &clock{t: time.Unix(1_750_000_000, 0)}, logs: &bytes.Buffer{}}
 }
@@ -253,12 +248,8 @@ func TestBadSecrets(t *testing.T) {
 // user, who has no policy, is refused.
 func TestAccessDenied(t *testing.T) {
 	srv := moto.Start(t, "INITIAL_NO_AUTH_ACTION_COUNT=3")
-	srv.Env(t)
 	ctx := t.Context()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	im := iam.NewFromConfig(cfg)
 	if _, err := im.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("webhook")}); err != nil {
 		t.Fatal(err)

@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stripe/stripe-go/v76"
@@ -272,11 +271,7 @@ type awsEnv struct {
 func startAWS(t *testing.T) *awsEnv {
 	t.Helper()
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	return &awsEnv{sm: secretsmanager.NewFromConfig(cfg), cfn: cloudformation.NewFromConfig(cfg)}
 }
 

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/stripe/stripe-go/v76"
@@ -398,11 +397,7 @@ func TestUsage(t *testing.T) {
 func TestDedup(t *testing.T) {
 	_, env := startStripe(t, time.Now())
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
 	type step struct {
 		args   []string
@@ -497,13 +492,9 @@ func checkForced(t *testing.T, res result, forced bool) {
 func TestSecretsID(t *testing.T) {
 	fake, _ := startStripe(t, time.Now())
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	value, _ := json.Marshal(map[string]string{"STRIPE_KEY": "sk_test_from_secrets_manager", "STRIPE_API_BASE": fake.URL()})
-	_, err = secretsmanager.NewFromConfig(cfg).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{
+	_, err := secretsmanager.NewFromConfig(cfg).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{
 		Name: aws.String("stripetask/replay"), SecretString: aws.String(string(value)),
 	})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"stripetask/internal/fakestripe"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/metrics"
+	"stripetask/internal/moto"
+	"stripetask/internal/proctest"
 )
 
 // The tests in this file run the reconciler's bootstrap, built as for
@@ -56,13 +58,9 @@ func TestRIEScheduledPass(t *testing.T) {
 	f := lambdarie.Run(t, lambdarie.Config{
 		Bootstrap: lambdarie.Build(t, "./functions/reconcile"),
 		Timeout:   20 * time.Second,
-		Env: map[string]string{
-			"AWS_ENDPOINT_URL": srv.URL(), "AWS_REGION": "us-east-1",
-			"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
-			"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-			"DEDUP_TABLE": "rie-reconcile", "STRIPE_KEY": "sk_test_123", "STRIPE_API_BASE": fake.URL(),
-			"STRIPE_WEBHOOK_ENDPOINT_ID": "we_rie", "RECONCILE_GRACE": "1m",
-		},
+		Env: proctest.With(moto.SDKEnv(srv.URL()),
+			"DEDUP_TABLE", "rie-reconcile", "STRIPE_KEY", "sk_test_123", "STRIPE_API_BASE", fake.URL(),
+			"STRIPE_WEBHOOK_ENDPOINT_ID", "we_rie", "RECONCILE_GRACE", "1m"),
 	})
 
 	invoke := func(name string) (string, map[string]any, lambdarie.Result) {

@@ -64,7 +64,7 @@ func BenchmarkColdStart(b *testing.B) {
 		{"secrets=env", func(b *testing.B) map[string]string { return secrets }},
 		{"secrets=secretsmanager", func(b *testing.B) map[string]string {
 			srv := moto.Start(b)
-			createSecret(b, awsConfig(b, srv), "stripetask/coldstart", secrets)
+			createSecret(b, srv.Config(b), "stripetask/coldstart", secrets)
 			return motoEnv(srv, "SECRETS_ID", "stripetask/coldstart")
 		}},
 	}

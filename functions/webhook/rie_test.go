@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -183,30 +182,10 @@ func TestRIEStatusCodes(t *testing.T) {
 	}
 }
 
-// awsConfig points this process's AWS SDK at srv for the rest of the test
-// and returns its configuration.
-func awsConfig(tb testing.TB, srv *moto.Server) aws.Config {
-	tb.Helper()
-	srv.Env(tb)
-	cfg, err := config.LoadDefaultConfig(tb.Context())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return cfg
-}
-
 // motoEnv is a function's environment for moto: the AWS SDK's settings,
 // and kv's NAME, value pairs.
 func motoEnv(srv *moto.Server, kv ...string) map[string]string {
-	return proctest.With(map[string]string{
-		"AWS_ENDPOINT_URL":            srv.URL(),
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "testing",
-		"AWS_SECRET_ACCESS_KEY":       "testing",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	}, kv...)
+	return proctest.With(moto.SDKEnv(srv.URL()), kv...)
 }
 
 // createSecret creates the Secrets Manager secret id holding secrets as a
@@ -229,7 +208,7 @@ func createSecret(tb testing.TB, cfg aws.Config, id string, secrets map[string]s
 // of it is answered duplicate without running the method again.
 func TestRIESecretsManagerDedup(t *testing.T) {
 	srv := moto.Start(t)
-	cfg := awsConfig(t, srv)
+	cfg := srv.Config(t)
 	const secretID, table = "stripetask/rie", "rie-events"
 	createSecret(t, cfg, secretID, rieEnv(stripemock.Start(t)))
 	if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), table); err != nil {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"stripetask/internal/fixture"
@@ -46,13 +45,11 @@ func (s *server) post(t *testing.T, body []byte, secret string) (int, string) {
 	return resp.StatusCode, b.String()
 }
 
-func smClient(t *testing.T) *secretsmanager.Client {
+// smClient points the AWS SDK at srv (moto.Server.Env) and returns a
+// Secrets Manager client of it.
+func smClient(t *testing.T, srv *moto.Server) *secretsmanager.Client {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return secretsmanager.NewFromConfig(cfg)
+	return secretsmanager.NewFromConfig(srv.Config(t))
 }
 
 func secretJSON(whsec, apiBase string) string {
@@ -63,9 +60,8 @@ func secretJSON(whsec, apiBase string) string {
 // Manager during a run of signed deliveries: no redeploy, no lost delivery.
 func TestSecretsManagerRotation(t *testing.T) {
 	srv := moto.Start(t)
-	srv.Env(t)
 	apiBase := stripemock.Start(t)
-	sm := smClient(t)
+	sm := smClient(t, srv)
 	const id = "stripetask/prod"
 	if _, err := sm.CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String(id), SecretString: aws.String(secretJSON(smOldSecret, apiBase))}); err != nil {
 		t.Fatal(err)
@@ -126,7 +122,7 @@ func TestSecretsManagerColdStartOutage(t *testing.T) {
 	}
 
 	srv.Up()
-	if _, err := smClient(t).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String("stripetask/prod"), SecretString: aws.String(secretJSON(smOldSecret, apiBase))}); err != nil {
+	if _, err := smClient(t, srv).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String("stripetask/prod"), SecretString: aws.String(secretJSON(smOldSecret, apiBase))}); err != nil {
 		t.Fatal(err)
 	}
 	if code, resp := s.post(t, body, smOldSecret); code != 200 {
@@ -141,8 +137,7 @@ func TestSecretsManagerColdStartOutage(t *testing.T) {
 // the log names the secret and the problem, not the value.
 func TestSecretsManagerBadSecret(t *testing.T) {
 	srv := moto.Start(t)
-	srv.Env(t)
-	if _, err := smClient(t).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String("bad"), SecretString: aws.String(`STRIPE_WEBHOOK_SECRET=` + smOldSecret)}); err != nil {
+	if _, err := smClient(t, srv).CreateSecret(t.Context(), &secretsmanager.CreateSecretInput{Name: aws.String("bad"), SecretString: aws.String(`STRIPE_WEBHOOK_SECRET=` + smOldSecret)}); err != nil {
 		t.Fatal(err)
 	}
 	s := startServe(t, map[string]string{"SECRETS_ID": "bad"})

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -87,12 +86,8 @@ func fixtureBody(t *testing.T, name string) []byte {
 // interrupted.
 func TestPoll(t *testing.T) {
 	srv := moto.Start(t)
-	srv.Env(t)
 	ctx := t.Context()
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	if err := dedup.CreateTable(ctx, dynamodb.NewFromConfig(cfg), "events"); err != nil {
 		t.Fatal(err)
 	}

@@ -4,14 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -29,11 +27,7 @@ type testEnv struct {
 func newTestEnv(tb testing.TB) *testEnv {
 	tb.Helper()
 	srv := moto.Start(tb)
-	srv.Env(tb)
-	cfg, err := config.LoadDefaultConfig(tb.Context())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cfg := srv.Config(tb)
 	e := &testEnv{srv: srv, client: dynamodb.NewFromConfig(cfg), table: "dedup"}
 	e.createTable(tb)
 	return e
@@ -181,15 +175,7 @@ func TestSilentServer(t *testing.T) {
 			c.Close()
 		}
 	})
-	t.Setenv("AWS_ENDPOINT_URL", "http://"+l.Addr().String())
-	t.Setenv("AWS_REGION", "us-east-1")
-	t.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	t.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	t.Setenv("AWS_SESSION_TOKEN", "")
-	t.Setenv("AWS_PROFILE", "")
-	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+	moto.PointSDK(t, "http://"+l.Addr().String())
 	s, err := DynamoDBFromConfig(t.Context(), "dedup", DynamoDBOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
@@ -70,11 +69,7 @@ func TestFitID(t *testing.T) {
 func newQueue(t *testing.T) (*moto.Server, *Queue, *sqs.Client) {
 	t.Helper()
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	api := sqs.NewFromConfig(cfg)
 	out, err := api.CreateQueue(t.Context(), &sqs.CreateQueueInput{QueueName: aws.String("events.fifo"), Attributes: map[string]string{"FifoQueue": "true"}})
 	if err != nil {

@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
 	"stripetask/internal/devtools"
 )
 
@@ -56,19 +59,46 @@ func Start(tb testing.TB, env ...string) *Server {
 // URL is the server's endpoint, e.g. http://127.0.0.1:41234.
 func (s *Server) URL() string { return "http://127.0.0.1:" + strconv.Itoa(s.port) }
 
-// Env sets the environment variables the AWS SDK reads, for the rest of the
-// test: endpoint, region and dummy credentials. Tests that call it cannot run
-// in parallel.
-func (s *Server) Env(tb testing.TB) {
-	tb.Setenv("AWS_ENDPOINT_URL", s.URL())
-	tb.Setenv("AWS_REGION", "us-east-1")
-	tb.Setenv("AWS_ACCESS_KEY_ID", "testing")
-	tb.Setenv("AWS_SECRET_ACCESS_KEY", "testing")
-	tb.Setenv("AWS_SESSION_TOKEN", "")
-	tb.Setenv("AWS_PROFILE", "")
-	tb.Setenv("AWS_CONFIG_FILE", os.DevNull)
-	tb.Setenv("AWS_SHARED_CREDENTIALS_FILE", os.DevNull)
-	tb.Setenv("AWS_EC2_METADATA_DISABLED", "true")
+// Env points the AWS SDK of this process at s for the rest of the test: it
+// sets the variables of SDKEnv. Tests that call it cannot run in parallel.
+func (s *Server) Env(tb testing.TB) { PointSDK(tb, s.URL()) }
+
+// Config is Env, then the AWS SDK's default configuration as it now
+// stands, for the test's own clients of the server.
+func (s *Server) Config(tb testing.TB) aws.Config {
+	tb.Helper()
+	s.Env(tb)
+	cfg, err := config.LoadDefaultConfig(tb.Context())
+	if err != nil {
+		tb.Fatalf("AWS SDK configuration for moto_server: %v", err)
+	}
+	return cfg
+}
+
+// PointSDK is Env with endpoint instead of a moto_server: for a test of an
+// endpoint that is not one (one that never answers, say).
+func PointSDK(tb testing.TB, endpoint string) {
+	for k, v := range SDKEnv(endpoint) {
+		tb.Setenv(k, v)
+	}
+}
+
+// SDKEnv returns the environment variables that point the AWS SDK at
+// endpoint, for every service, with a region and dummy credentials, and
+// with no profile, shared file or instance metadata to fall back on: the
+// settings Env makes, as the environment of a function's process.
+func SDKEnv(endpoint string) map[string]string {
+	return map[string]string{
+		"AWS_ENDPOINT_URL":            endpoint,
+		"AWS_REGION":                  "us-east-1",
+		"AWS_ACCESS_KEY_ID":           "testing",
+		"AWS_SECRET_ACCESS_KEY":       "testing",
+		"AWS_SESSION_TOKEN":           "",
+		"AWS_PROFILE":                 "",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+	}
 }
 
 // Up starts the server (again) and waits until it answers, at most 30 s.

@@ -18,7 +18,6 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -203,32 +202,30 @@ type world struct {
 	store *dedup.DynamoDB
 }
 
-// newWorld starts a moto_server of the test's own, points the AWS SDK at
-// it (so the test cannot run in parallel) and returns a world on it.
+// newWorld starts a moto_server of the test's own and returns a world on
+// it.
 func newWorld(t testing.TB) *world {
 	t.Helper()
-	srv := moto.Start(t)
-	srv.Env(t)
-	return newWorldOn(t, srv)
+	return newWorldOn(t, moto.Start(t))
 }
 
-// newWorldOn returns a world on srv, to which the AWS SDK's settings point
-// (moto.Server.Env), with a dedup table named after the test.
+// newWorldOn points the AWS SDK at srv (moto.Server.Env, so the test
+// cannot run in parallel) and returns a world on it, with a dedup table
+// named after the test.
 func newWorldOn(t testing.TB, srv *moto.Server) *world {
 	t.Helper()
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	w := newBareWorld(t)
 	w.srv, w.sqs, w.ddb = srv, sqs.NewFromConfig(cfg), dynamodb.NewFromConfig(cfg)
 	w.table = "events-" + tableChars.ReplaceAllString(t.Name(), "-")
 	if err := createTable(t, w); err != nil {
 		t.Fatal(err)
 	}
-	if w.store, err = dedup.DynamoDBFromConfig(t.Context(), w.table, dedup.DynamoDBOptions{}); err != nil {
+	store, err := dedup.DynamoDBFromConfig(t.Context(), w.table, dedup.DynamoDBOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
+	w.store = store
 	return w
 }
 

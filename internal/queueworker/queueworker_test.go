@@ -30,7 +30,6 @@ import (
 // the package starts moto_server twice rather than once a test.
 func TestQueueMode(t *testing.T) {
 	srv := moto.Start(t)
-	srv.Env(t)
 	tests := []struct {
 		name string
 		run  func(t *testing.T, w *world)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/stripe/stripe-go/v76"
 
@@ -197,11 +196,7 @@ func newWorld(t *testing.T, db *dynamodb.Client, table string) *world {
 func startMoto(t *testing.T) *dynamodb.Client {
 	t.Helper()
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	return dynamodb.NewFromConfig(cfg)
 }
 

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/stripe/stripe-go/v76"
@@ -97,11 +96,7 @@ const dedupTable = "stripetask-dedup"
 func newDedupFixture(t *testing.T) *dedupFixture {
 	t.Helper()
 	srv := moto.Start(t)
-	srv.Env(t)
-	cfg, err := config.LoadDefaultConfig(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := srv.Config(t)
 	db := dynamodb.NewFromConfig(cfg)
 	if err := dedup.CreateTable(t.Context(), db, dedupTable); err != nil {
 		t.Fatal(err)

@@ -6,7 +6,6 @@ package deduptest
 import (
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"stripetask/internal/dedup"
@@ -20,11 +19,7 @@ import (
 func Table(tb testing.TB, name string) *moto.Server {
 	tb.Helper()
 	srv := moto.Start(tb)
-	srv.Env(tb)
-	cfg, err := config.LoadDefaultConfig(tb.Context())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cfg := srv.Config(tb)
 	if err := dedup.CreateTable(tb.Context(), dynamodb.NewFromConfig(cfg), name); err != nil {
 		tb.Fatal(err)
 	}
