@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/stripemock"
 )
@@ -132,7 +133,7 @@ func TestRIERoutes(t *testing.T) {
 // RIE's "Task timed out" would mean the function was killed, its log line
 // lost.
 func TestRIEHungStripeAPI(t *testing.T) {
-	apiBase, accepted := lambdarie.HungServer(t)
+	apiBase, accepted := hungserver.Start(t)
 	f := runRIE(t, baseEnv(apiBase), hungTimeout)
 	e := readRequest(t, "customers.create.json")
 

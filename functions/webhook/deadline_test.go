@@ -17,6 +17,7 @@ import (
 	"stripetask/internal/dedup/deduptest"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
+	"stripetask/internal/hungserver"
 	"stripetask/internal/stripemock"
 	"stripetask/internal/testlog"
 	"stripetask/internal/transport"
@@ -34,9 +35,10 @@ func TestHungStripeAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	apiBase, _ := hungserver.Start(t)
 	logs := &testlog.Buffer{}
 	deps := function.Deps{
-		Secrets:   secrets.Static{"STRIPE_WEBHOOK_SECRET": localSecret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": stripemock.Unresponsive(t)},
+		Secrets:   secrets.Static{"STRIPE_WEBHOOK_SECRET": localSecret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": apiBase},
 		Log:       bootstrap.NewLogger(logs, 0),
 		RequestID: transport.RequestID,
 	}

@@ -14,6 +14,7 @@ import (
 
 	"stripetask/internal/dedup"
 	"stripetask/internal/fixture"
+	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/moto"
 	"stripetask/internal/proctest"
@@ -239,7 +240,7 @@ func TestRIESecretsManagerDedup(t *testing.T) {
 // and logs the delivery; RIE's "Task timed out" would mean the function
 // was killed, its log line lost.
 func TestRIEHungStripeAPI(t *testing.T) {
-	apiBase, accepted := lambdarie.HungServer(t)
+	apiBase, accepted := hungserver.Start(t)
 	f := runRIE(t, rieEnv(apiBase), hungTimeout)
 	path := filepath.Join(fixturesDir, "checkout.session.completed.json")
 	fx := loadFixture(t, path)

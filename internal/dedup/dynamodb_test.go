@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"stripetask/internal/hungserver"
 	"stripetask/internal/moto"
 )
 
@@ -148,34 +148,8 @@ func TestMissingTable(t *testing.T) {
 // answers (a network black hole, a hung proxy) fails within the time limit.
 func TestSilentServer(t *testing.T) {
 	const limit = 10 * time.Second
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns []net.Conn
-	)
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c) // held open, never answered
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	moto.PointSDK(t, "http://"+l.Addr().String())
+	url, accepted := hungserver.Start(t)
+	moto.PointSDK(t, url)
 	s, err := DynamoDBFromConfig(t.Context(), "dedup", DynamoDBOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -186,6 +160,9 @@ func TestSilentServer(t *testing.T) {
 	checkErr(t, "claim", err, ErrUnavailable)
 	if took > limit {
 		t.Errorf("took %v, more than %v", took, limit)
+	}
+	if accepted() == 0 {
+		t.Error("the store never connected to the server")
 	}
 	t.Logf("failed after %v: %v", took, err)
 }

@@ -3,7 +3,6 @@ package lambdarie_test
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -194,24 +193,5 @@ func TestRIENotFound(t *testing.T) {
 	_, err := lambdarie.Start(t.Context(), lambdarie.Config{Bootstrap: bin})
 	if err == nil || err.Error() != "aws-lambda-rie not found: run make tools" {
 		t.Fatalf("error %v, want aws-lambda-rie not found: run make tools", err)
-	}
-}
-
-// TestHungServer: a client's request to it stays unanswered until the
-// client gives up.
-func TestHungServer(t *testing.T) {
-	url, accepted := lambdarie.HungServer(t)
-	client := &http.Client{Timeout: 300 * time.Millisecond}
-	start := time.Now()
-	resp, err := client.Get(url + "/v1/customers")
-	if err == nil {
-		resp.Body.Close()
-		t.Fatalf("the hung server answered %s", resp.Status)
-	}
-	if d := time.Since(start); d < 300*time.Millisecond {
-		t.Errorf("the request failed after %v, before the client's timeout: %v", d, err)
-	}
-	if n := accepted(); n != 1 {
-		t.Errorf("%d connections accepted, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"stripetask/internal/function"
+	"stripetask/internal/hungserver"
 	"stripetask/internal/stripemock"
 	"stripetask/secrets"
 )
@@ -15,7 +16,8 @@ import (
 // this API's own 504, with its JSON error and log line, before the
 // request's deadline (in Lambda, the invocation's), for reads and writes.
 func TestHungStripeAPI(t *testing.T) {
-	a := newAPI(t, secrets.Static(testSecrets(stripemock.Unresponsive(t), stripemock.Key)))
+	apiBase, _ := hungserver.Start(t)
+	a := newAPI(t, secrets.Static(testSecrets(apiBase, stripemock.Key)))
 	tests := []struct{ method, target, body string }{
 		{"POST", "/customers", `{"email":"jenny@example.com"}`},
 		{"GET", "/payment-intents/pi_123", ""},
