@@ -40,6 +40,7 @@ import (
 	"testing"
 	"time"
 
+	"stripetask/internal/devtools"
 	"stripetask/internal/testlog"
 )
 
@@ -75,37 +76,13 @@ var errExited = errors.New("aws-lambda-rie exited at start-up")
 
 // Binary returns the path of aws-lambda-rie: <repo>/bin/aws-lambda-rie, where
 // <repo> is the nearest directory at or above the working directory holding
-// a go.mod, else aws-lambda-rie on PATH.
+// a go.mod, else aws-lambda-rie on PATH (devtools.Find).
 func Binary() (string, error) {
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, "bin", "aws-lambda-rie")
-		if info, err := os.Stat(p); err == nil && !info.IsDir() && info.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
-	}
-	return "", errNotFound
-}
-
-// moduleRoot is the nearest directory at or above the working directory
-// that holds a go.mod.
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
+	p, err := devtools.Find("aws-lambda-rie")
 	if err != nil {
-		return "", fmt.Errorf("working directory: %w", err)
+		return "", errNotFound
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod at or above the working directory")
-		}
-		dir = parent
-	}
+	return p, nil
 }
 
 // Config is what Start runs.
@@ -581,7 +558,7 @@ func Build(tb testing.TB, pkg string) string {
 
 // build runs go build for Build.
 func build(ctx context.Context, pkg string) (string, error) {
-	root, err := moduleRoot()
+	root, err := devtools.ModuleRoot()
 	if err != nil {
 		return "", fmt.Errorf("building %s: %w", pkg, err)
 	}
