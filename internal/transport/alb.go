@@ -39,13 +39,8 @@ func ServeALB(ctx context.Context, h http.Handler, e *events.ALBTargetGroupReque
 // serveALB implements ServeALB, logging to log (nil: the default logger).
 func serveALB(ctx context.Context, h http.Handler, log *slog.Logger, e *events.ALBTargetGroupRequest) events.ALBTargetGroupResponse {
 	id := requestID(ctx, "")
-	w := &responseWriter{head: e.HTTPMethod == http.MethodHead}
-	if r, err := newRequestALB(ctx, e, id); err != nil {
-		writeError(ctx, w, log, id, badBase64(err))
-	} else {
-		w.serve(log, h, r)
-	}
-	return w.alb(e.MultiValueHeaders != nil)
+	r, err := newRequestALB(ctx, e, id)
+	return serveEvent(ctx, h, log, e.HTTPMethod, id, r, err).alb(e.MultiValueHeaders != nil)
 }
 
 // newRequestALB translates an ALB event into an http.Request with the
@@ -58,7 +53,7 @@ func newRequestALB(ctx context.Context, e *events.ALBTargetGroupRequest, id stri
 	r := http.Request{
 		Method:        e.HTTPMethod,
 		URL:           newURL(e.Path, queryALB(e.MultiValueQueryStringParameters, e.QueryStringParameters)),
-		Header:        headerV1(e.MultiValueHeaders, e.Headers),
+		Header:        requestHeader(e.MultiValueHeaders, e.Headers),
 		Body:          body,
 		ContentLength: n,
 	}

@@ -7,37 +7,17 @@ import (
 	"slices"
 )
 
-// headerV2 returns the request header of a payload format 2.0 event with the
-// headers single, with room for one more header.
-//
-// In the common case, where every header has one spelling, it costs the
-// header map and one slice holding all the values. A header spelt twice
-// makes it start again with mergeHeader.
-func headerV2(single map[string]string) http.Header {
-	header := make(http.Header, len(single)+1)
-	vals := make([]string, len(single))
-	i := 0
-	for k, v := range single {
-		ck := canonicalKey(k)
-		if _, ok := header[ck]; ok {
-			return mergeHeader(nil, single)
-		}
-		vals[i] = v
-		header[ck] = vals[i : i+1 : i+1]
-		i++
-	}
-	return header
-}
-
-// headerV1 returns the request header of a payload format 1.0 or ALB event
-// with the headers multi and single: the headers of multi, and those of
-// single that multi lacks under any spelling.
+// requestHeader returns the request header of an event with the headers
+// multi and single, with room for one more header: the headers of multi,
+// and those of single that multi lacks under any spelling. Payload format
+// 2.0 events have single only (multi is nil); payload format 1.0 and ALB
+// events may have both.
 //
 // In the common case, where every header has one spelling in each map, it
 // costs the header map and one slice holding the values of single, and the
 // values of multi are shared, not copied. A header spelt twice in one map,
 // or spelt differently in the two, makes it start again with mergeHeader.
-func headerV1(multi map[string][]string, single map[string]string) http.Header {
+func requestHeader(multi map[string][]string, single map[string]string) http.Header {
 	header := make(http.Header, max(len(multi), len(single))+1)
 	for k, vs := range multi {
 		ck := canonicalKey(k)

@@ -161,10 +161,10 @@ func TestHeaderPaths(t *testing.T) {
 		name        string
 		fast, merge func() http.Header
 	}{
-		{"v1", func() http.Header { return headerV1(v1.MultiValueHeaders, v1.Headers) }, func() http.Header { return mergeHeader(v1.MultiValueHeaders, v1.Headers) }},
-		{"v1 headers only", func() http.Header { return headerV1(nil, v1.Headers) }, func() http.Header { return mergeHeader(nil, v1.Headers) }},
-		{"v2", func() http.Header { return headerV2(v2.Headers) }, func() http.Header { return mergeHeader(nil, v2.Headers) }},
-		{"alb", func() http.Header { return headerV1(alb.MultiValueHeaders, alb.Headers) }, func() http.Header { return mergeHeader(alb.MultiValueHeaders, alb.Headers) }},
+		{"v1", func() http.Header { return requestHeader(v1.MultiValueHeaders, v1.Headers) }, func() http.Header { return mergeHeader(v1.MultiValueHeaders, v1.Headers) }},
+		{"v1 headers only", func() http.Header { return requestHeader(nil, v1.Headers) }, func() http.Header { return mergeHeader(nil, v1.Headers) }},
+		{"v2", func() http.Header { return requestHeader(nil, v2.Headers) }, func() http.Header { return mergeHeader(nil, v2.Headers) }},
+		{"alb", func() http.Header { return requestHeader(alb.MultiValueHeaders, alb.Headers) }, func() http.Header { return mergeHeader(alb.MultiValueHeaders, alb.Headers) }},
 	}
 	for _, tt := range tests {
 		if fast, merge := tt.fast(), tt.merge(); !reflect.DeepEqual(fast, merge) {
@@ -203,9 +203,9 @@ func TestMergeHeader(t *testing.T) {
 		if got := mergeHeader(tt.multi, tt.single); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s: mergeHeader = %q, want %q", tt.name, got, tt.want)
 		}
-		// headerV1 agrees, whether it merges or not.
-		if got := headerV1(tt.multi, tt.single); !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s: headerV1 = %q, want %q", tt.name, got, tt.want)
+		// requestHeader agrees, whether it merges or not.
+		if got := requestHeader(tt.multi, tt.single); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: requestHeader = %q, want %q", tt.name, got, tt.want)
 		}
 	}
 	// The merged header shares no slice with the event.

@@ -47,25 +47,30 @@ func ServeV1(ctx context.Context, h http.Handler, e *events.APIGatewayProxyReque
 // serveV2 implements ServeV2, logging to log (nil: the default logger).
 func serveV2(ctx context.Context, h http.Handler, log *slog.Logger, e *events.APIGatewayV2HTTPRequest) events.APIGatewayV2HTTPResponse {
 	id := requestID(ctx, e.RequestContext.RequestID)
-	w := &responseWriter{head: e.RequestContext.HTTP.Method == http.MethodHead}
-	if r, err := newRequestV2(ctx, e, id); err != nil {
-		writeError(ctx, w, log, id, badBase64(err))
-	} else {
-		w.serve(log, h, r)
-	}
-	return w.v2()
+	r, err := newRequestV2(ctx, e, id)
+	return serveEvent(ctx, h, log, e.RequestContext.HTTP.Method, id, r, err).v2()
 }
 
 // serveV1 implements ServeV1, logging to log (nil: the default logger).
 func serveV1(ctx context.Context, h http.Handler, log *slog.Logger, e *events.APIGatewayProxyRequest) events.APIGatewayProxyResponse {
 	id := requestID(ctx, e.RequestContext.RequestID)
-	w := &responseWriter{head: e.HTTPMethod == http.MethodHead}
-	if r, err := newRequestV1(ctx, e, id); err != nil {
+	r, err := newRequestV1(ctx, e, id)
+	return serveEvent(ctx, h, log, e.HTTPMethod, id, r, err).v1()
+}
+
+// serveEvent serves r, an event's request with the HTTP method method and
+// the request ID id, with h and returns the response, to be put in the
+// event's format. err is the error of translating the event into r, a body
+// that did not decode: it is answered with a 400 error of the transport's
+// own instead.
+func serveEvent(ctx context.Context, h http.Handler, log *slog.Logger, method, id string, r *http.Request, err error) *responseWriter {
+	w := &responseWriter{head: method == http.MethodHead}
+	if err != nil {
 		writeError(ctx, w, log, id, badBase64(err))
 	} else {
 		w.serve(log, h, r)
 	}
-	return w.v1()
+	return w
 }
 
 // newRequestV2 translates a payload format 2.0 event into an http.Request
@@ -76,7 +81,7 @@ func newRequestV2(ctx context.Context, e *events.APIGatewayV2HTTPRequest, id str
 		return nil, err
 	}
 	rc := &e.RequestContext
-	header := headerV2(e.Headers)
+	header := requestHeader(nil, e.Headers)
 	if len(e.Cookies) > 0 {
 		header.Add("Cookie", strings.Join(e.Cookies, "; "))
 	}
@@ -105,7 +110,7 @@ func newRequestV1(ctx context.Context, e *events.APIGatewayProxyRequest, id stri
 	r := http.Request{
 		Method:        e.HTTPMethod,
 		URL:           newURL(e.Path, queryV1(e.MultiValueQueryStringParameters, e.QueryStringParameters)),
-		Header:        headerV1(e.MultiValueHeaders, e.Headers),
+		Header:        requestHeader(e.MultiValueHeaders, e.Headers),
 		Body:          body,
 		ContentLength: n,
 	}
