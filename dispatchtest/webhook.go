@@ -107,7 +107,7 @@ func NewWebhook[H any, P interface {
 	}
 	var store dedup.Store
 	if o.dedup {
-		store = dedup.NewMemory(dedup.MemoryOptions{})
+		store = dedup.NewMemory(dedup.Options{})
 	}
 	deps := function.Deps{
 		Secrets:   secrets.Static(m),

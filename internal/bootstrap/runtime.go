@@ -74,7 +74,7 @@ func NewRuntime[H any, P interface {
 		r.Dispatcher.WarmDecoders()
 	}
 	if settings.DedupTable != "" {
-		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.DynamoDBOptions{})
+		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.Options{})
 		if err != nil {
 			r.Close()
 			return nil, err

@@ -15,7 +15,7 @@ import (
 // PutItem), both against moto: compare with benchstat -col /impl.
 func BenchmarkRoundTrip(b *testing.B) {
 	e := newTestEnv(b)
-	s := e.store(b, DynamoDBOptions{})
+	s := e.store(b, Options{})
 	ctx := b.Context()
 	n := 0
 	nextID := func() string { n++; return "evt_bench_" + strconv.Itoa(n) }

@@ -44,7 +44,7 @@ func eachStore(t *testing.T, f func(t *testing.T, sub *subject)) {
 		e := newTestEnv(t)
 		f(t, &subject{
 			open: func(t *testing.T, now func() time.Time) contractStore {
-				return e.store(t, DynamoDBOptions{Now: now})
+				return e.store(t, Options{Now: now})
 			},
 			record: func(t *testing.T, _ contractStore, id string) map[string]string {
 				return itemAttributes(t, e.item(t, id))
@@ -55,7 +55,7 @@ func eachStore(t *testing.T, f func(t *testing.T, sub *subject)) {
 	t.Run("Memory", func(t *testing.T) {
 		f(t, &subject{
 			open: func(t *testing.T, now func() time.Time) contractStore {
-				return NewMemory(MemoryOptions{Now: now})
+				return NewMemory(Options{Now: now})
 			},
 			record: func(t *testing.T, s contractStore, id string) map[string]string {
 				return s.(*Memory).record(id)
@@ -464,8 +464,8 @@ func TestConcurrentClaims(t *testing.T) {
 
 func TestInvalidArguments(t *testing.T) {
 	stores := map[string]Store{
-		"DynamoDB": NewDynamoDB(nil, "unused", DynamoDBOptions{}), // never reaches DynamoDB
-		"Memory":   NewMemory(MemoryOptions{}),
+		"DynamoDB": NewDynamoDB(nil, "unused", Options{}), // never reaches DynamoDB
+		"Memory":   NewMemory(Options{}),
 	}
 	ctx := context.Background()
 	lease := time.Now().Add(time.Minute)
@@ -520,10 +520,10 @@ func TestRetention(t *testing.T) {
 	}
 	constructors := map[string]func(time.Duration) time.Duration{
 		"DynamoDB": func(r time.Duration) time.Duration {
-			return NewDynamoDB(nil, "t", DynamoDBOptions{Retention: r}).opts.Retention
+			return NewDynamoDB(nil, "t", Options{Retention: r}).opts.Retention
 		},
 		"Memory": func(r time.Duration) time.Duration {
-			return NewMemory(MemoryOptions{Retention: r}).opts.Retention
+			return NewMemory(Options{Retention: r}).opts.Retention
 		},
 	}
 	for name, retention := range constructors {

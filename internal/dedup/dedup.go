@@ -35,6 +35,7 @@ package dedup
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -56,6 +57,43 @@ var (
 	// retrying later may succeed. The error also wraps the cause.
 	ErrUnavailable = errors.New("idempotency store unavailable")
 )
+
+// Retention bounds of a store.
+const (
+	// MinRetention is the least retention a store accepts: 31
+	// days, longer than any sender delivers an id again. Stripe retries a
+	// delivery for three days, but keeps events for 30 days, and a resend
+	// from its Dashboard or API, or a replay from its Events API, can come
+	// on any of them: no such delivery of a completed id may run again.
+	MinRetention = 31 * 24 * time.Hour
+	// DefaultRetention is the retention when none is given.
+	DefaultRetention = MinRetention + time.Hour
+)
+
+// Options configure a store.
+type Options struct {
+	// Retention is how long a completed id is remembered, and how long an
+	// abandoned claim outlives its lease (DefaultRetention if zero; at
+	// least MinRetention).
+	Retention time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// withDefaults returns o with its zero fields set to their defaults. It
+// panics if o.Retention is positive but shorter than MinRetention.
+func (o Options) withDefaults() Options {
+	if o.Retention <= 0 {
+		o.Retention = DefaultRetention
+	}
+	if o.Retention < MinRetention {
+		panic(fmt.Sprintf("dedup: retention %v is shorter than the minimum %v", o.Retention, MinRetention))
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
 
 // Store records which ids are in progress and which have completed.
 // Implementations are safe for concurrent use, also from several processes
@@ -116,4 +154,28 @@ type Marks interface {
 	// Mark returns key's mark and whether it has one, reading the latest
 	// write; an error wraps ErrUnavailable.
 	Mark(ctx context.Context, key string) (v int64, ok bool, err error)
+}
+
+// checkOwned checks the arguments of the operation op (complete, extend,
+// release) on owner's claim on id.
+func checkOwned(op, id, owner string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("dedup: %s: empty id", op)
+	case owner == "":
+		return fmt.Errorf("dedup: %s %q: empty owner", op, id)
+	}
+	return nil
+}
+
+// checkLeased is checkOwned for an operation (claim, extend) that sets a
+// lease, which must not be zero.
+func checkLeased(op, id, owner string, lease time.Time) error {
+	if err := checkOwned(op, id, owner); err != nil {
+		return err
+	}
+	if lease.IsZero() {
+		return fmt.Errorf("dedup: %s %q: no lease", op, id)
+	}
+	return nil
 }

@@ -14,18 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Retention bounds of the DynamoDB store.
-const (
-	// MinRetention is the least retention a DynamoDB store accepts: 31
-	// days, longer than any sender delivers an id again. Stripe retries a
-	// delivery for three days, but keeps events for 30 days, and a resend
-	// from its Dashboard or API, or a replay from its Events API, can come
-	// on any of them: no such delivery of a completed id may run again.
-	MinRetention = 31 * 24 * time.Hour
-	// DefaultRetention is the retention when none is given.
-	DefaultRetention = MinRetention + time.Hour
-)
-
 // Attribute names of a DynamoDB item.
 const (
 	attrID      = "id"          // S, the partition key
@@ -75,16 +63,6 @@ type DynamoDBAPI interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 }
 
-// DynamoDBOptions configure a DynamoDB store.
-type DynamoDBOptions struct {
-	// Retention is how long a completed id is remembered, and how long an
-	// abandoned claim outlives its lease (DefaultRetention if zero; at
-	// least MinRetention).
-	Retention time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-}
-
 // DynamoDB is a Store keeping one item per id in a DynamoDB table. Each
 // operation is a single conditional write, so concurrent claims of one id,
 // from any number of processes, are granted to exactly one of them.
@@ -109,7 +87,7 @@ type DynamoDBOptions struct {
 type DynamoDB struct {
 	api   DynamoDBAPI
 	table string
-	opts  DynamoDBOptions
+	opts  Options
 }
 
 var (
@@ -119,17 +97,8 @@ var (
 
 // NewDynamoDB returns a store using table through api. It panics if
 // opts.Retention is positive but shorter than MinRetention.
-func NewDynamoDB(api DynamoDBAPI, table string, opts DynamoDBOptions) *DynamoDB {
-	if opts.Retention <= 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.Retention < MinRetention {
-		panic(fmt.Sprintf("dedup: retention %v is shorter than the minimum %v", opts.Retention, MinRetention))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &DynamoDB{api: api, table: table, opts: opts}
+func NewDynamoDB(api DynamoDBAPI, table string, opts Options) *DynamoDB {
+	return &DynamoDB{api: api, table: table, opts: opts.withDefaults()}
 }
 
 // DynamoDBFromConfig returns a store for table using the AWS SDK's standard
@@ -137,7 +106,7 @@ func NewDynamoDB(api DynamoDBAPI, table string, opts DynamoDBOptions) *DynamoDB 
 // AWS_ENDPOINT_URL_DYNAMODB) as awsconfig.Load tunes it: an unreachable
 // DynamoDB fails at once when connections are refused and in about 6 s at
 // worst. The context's deadline cuts that short.
-func DynamoDBFromConfig(ctx context.Context, table string, opts DynamoDBOptions) (*DynamoDB, error) {
+func DynamoDBFromConfig(ctx context.Context, table string, opts Options) (*DynamoDB, error) {
 	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("dedup: %w", err)
@@ -147,13 +116,8 @@ func DynamoDBFromConfig(ctx context.Context, table string, opts DynamoDBOptions)
 
 // Claim implements Store with one conditional PutItem.
 func (s *DynamoDB) Claim(ctx context.Context, id string, c Claim) error {
-	switch {
-	case id == "":
-		return errors.New("dedup: claim: empty id")
-	case c.Owner == "":
-		return fmt.Errorf("dedup: claim %q: empty owner", id)
-	case c.Lease.IsZero():
-		return fmt.Errorf("dedup: claim %q: no lease", id)
+	if err := checkLeased("claim", id, c.Owner, c.Lease); err != nil {
+		return err
 	}
 	now := s.opts.Now()
 	cond, values := claimCondition, map[string]types.AttributeValue{
@@ -221,60 +185,44 @@ func (s *DynamoDB) Complete(ctx context.Context, id, owner string) error {
 		return err
 	}
 	now := s.opts.Now()
-	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 map[string]types.AttributeValue{attrID: str(id)},
-		UpdateExpression:    aws.String(completeUpdate),
-		ConditionExpression: aws.String(ownedCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#status":  attrStatus,
-			"#expires": attrExpires,
-			"#updated": attrUpdated,
-			"#owner":   attrOwner,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":completed":  str(statusCompleted),
-			":expires":    num(now.Add(s.opts.Retention).Unix()),
-			":nowms":      num(now.UnixMilli()),
-			":owner":      str(owner),
-			":inprogress": str(statusInProgress),
-		},
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
-	return s.ownedResult("complete", id, owner, err)
+	return s.updateOwned(ctx, "complete", id, owner, completeUpdate, now,
+		map[string]string{"#expires": attrExpires},
+		map[string]types.AttributeValue{
+			":completed": str(statusCompleted),
+			":expires":   num(now.Add(s.opts.Retention).Unix()),
+		})
 }
 
 // Extend implements Store with one conditional UpdateItem.
 func (s *DynamoDB) Extend(ctx context.Context, id, owner string, lease time.Time) error {
-	if err := checkOwned("extend", id, owner); err != nil {
+	if err := checkLeased("extend", id, owner, lease); err != nil {
 		return err
 	}
-	if lease.IsZero() {
-		return fmt.Errorf("dedup: extend %q: no lease", id)
-	}
-	now := s.opts.Now()
+	return s.updateOwned(ctx, "extend", id, owner, extendUpdate, s.opts.Now(),
+		map[string]string{"#lease": attrLease, "#expires": attrExpires},
+		map[string]types.AttributeValue{
+			":lease":   num(lease.UnixMilli()),
+			":expires": num(lease.Add(s.opts.Retention).Unix()),
+		})
+}
+
+// updateOwned applies update to id's item on ownedCondition, with the
+// update's own attribute names and values, to which it adds those of the
+// condition and #updated, :nowms (now in Unix milliseconds).
+func (s *DynamoDB) updateOwned(ctx context.Context, op, id, owner, update string, now time.Time,
+	names map[string]string, values map[string]types.AttributeValue) error {
+	names["#status"], names["#owner"], names["#updated"] = attrStatus, attrOwner, attrUpdated
+	values[":owner"], values[":inprogress"], values[":nowms"] = str(owner), str(statusInProgress), num(now.UnixMilli())
 	_, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 map[string]types.AttributeValue{attrID: str(id)},
-		UpdateExpression:    aws.String(extendUpdate),
-		ConditionExpression: aws.String(ownedCondition),
-		ExpressionAttributeNames: map[string]string{
-			"#lease":   attrLease,
-			"#expires": attrExpires,
-			"#updated": attrUpdated,
-			"#owner":   attrOwner,
-			"#status":  attrStatus,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":lease":      num(lease.UnixMilli()),
-			":expires":    num(lease.Add(s.opts.Retention).Unix()),
-			":nowms":      num(now.UnixMilli()),
-			":owner":      str(owner),
-			":inprogress": str(statusInProgress),
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 map[string]types.AttributeValue{attrID: str(id)},
+		UpdateExpression:                    aws.String(update),
+		ConditionExpression:                 aws.String(ownedCondition),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	return s.ownedResult("extend", id, owner, err)
+	return s.ownedResult(op, id, owner, err)
 }
 
 // Raise implements Marks with one conditional UpdateItem on the item
@@ -349,17 +297,6 @@ func (s *DynamoDB) Release(ctx context.Context, id, owner string) error {
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	return s.ownedResult("release", id, owner, err)
-}
-
-// checkOwned checks the arguments of Complete and Release.
-func checkOwned(op, id, owner string) error {
-	switch {
-	case id == "":
-		return fmt.Errorf("dedup: %s: empty id", op)
-	case owner == "":
-		return fmt.Errorf("dedup: %s %q: empty owner", op, id)
-	}
-	return nil
 }
 
 // ownedResult maps the error of a write conditioned on owning the claim.

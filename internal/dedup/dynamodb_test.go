@@ -43,7 +43,7 @@ func (e *testEnv) createTable(tb testing.TB) {
 
 // store returns a store on the table, configured from the environment as in
 // Lambda.
-func (e *testEnv) store(tb testing.TB, opts DynamoDBOptions) *DynamoDB {
+func (e *testEnv) store(tb testing.TB, opts Options) *DynamoDB {
 	tb.Helper()
 	s, err := DynamoDBFromConfig(tb.Context(), e.table, opts)
 	if err != nil {
@@ -69,7 +69,7 @@ func (e *testEnv) item(t *testing.T, id string) map[string]types.AttributeValue 
 func TestUnavailable(t *testing.T) {
 	const limit = 10 * time.Second // generous: each op should fail well within 1 s
 	e := newTestEnv(t)
-	s := e.store(t, DynamoDBOptions{})
+	s := e.store(t, Options{})
 	ctx := t.Context()
 	lease := time.Now().Add(time.Minute)
 	ops := []struct {
@@ -120,7 +120,7 @@ func TestUnavailable(t *testing.T) {
 func TestMissingTable(t *testing.T) {
 	e := newTestEnv(t)
 	e.table = "no-such-table"
-	s := e.store(t, DynamoDBOptions{})
+	s := e.store(t, Options{})
 	ctx := t.Context()
 	tests := []struct {
 		name string
@@ -150,7 +150,7 @@ func TestSilentServer(t *testing.T) {
 	const limit = 10 * time.Second
 	url, accepted := hungserver.Start(t)
 	moto.PointSDK(t, url)
-	s, err := DynamoDBFromConfig(t.Context(), "dedup", DynamoDBOptions{})
+	s, err := DynamoDBFromConfig(t.Context(), "dedup", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestSilentServer(t *testing.T) {
 // cannot be reached (the rest of Marks is in the contract tests).
 func TestMarksUnavailable(t *testing.T) {
 	e := newTestEnv(t)
-	s := e.store(t, DynamoDBOptions{})
+	s := e.store(t, Options{})
 	ctx := t.Context()
 	if err := s.Raise(ctx, "object#sub_1", 100); err != nil {
 		t.Fatal(err)

@@ -8,16 +8,6 @@ import (
 	"time"
 )
 
-// MemoryOptions configure a memory store.
-type MemoryOptions struct {
-	// Retention is how long a completed id is remembered, and how long an
-	// abandoned claim outlives its lease, as for DynamoDBOptions
-	// (DefaultRetention if zero; at least MinRetention).
-	Retention time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-}
-
 // Memory is a Store and Marks that keeps its records in the memory of one
 // process: for tests and local runs, where several processes never share
 // it. It holds its records exactly as the DynamoDB store holds its items
@@ -31,7 +21,7 @@ type MemoryOptions struct {
 // records past their expiry, and treats them as absent where the DynamoDB
 // store does. The zero value is not usable: call NewMemory.
 type Memory struct {
-	opts MemoryOptions
+	opts Options
 
 	mu    sync.Mutex
 	items map[string]*memItem
@@ -57,30 +47,16 @@ type memItem struct {
 
 // NewMemory returns an empty memory store. It panics if opts.Retention is
 // positive but shorter than MinRetention, as NewDynamoDB does.
-func NewMemory(opts MemoryOptions) *Memory {
-	if opts.Retention <= 0 {
-		opts.Retention = DefaultRetention
-	}
-	if opts.Retention < MinRetention {
-		panic(fmt.Sprintf("dedup: retention %v is shorter than the minimum %v", opts.Retention, MinRetention))
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	return &Memory{opts: opts, items: make(map[string]*memItem)}
+func NewMemory(opts Options) *Memory {
+	return &Memory{opts: opts.withDefaults(), items: make(map[string]*memItem)}
 }
 
 // Claim implements Store: it takes the id when there is no record, when the
 // record has expired, when it is an in-progress claim whose lease has
 // passed, or (with Force) when it is completed.
 func (s *Memory) Claim(ctx context.Context, id string, c Claim) error {
-	switch {
-	case id == "":
-		return errors.New("dedup: claim: empty id")
-	case c.Owner == "":
-		return fmt.Errorf("dedup: claim %q: empty owner", id)
-	case c.Lease.IsZero():
-		return fmt.Errorf("dedup: claim %q: no lease", id)
+	if err := checkLeased("claim", id, c.Owner, c.Lease); err != nil {
+		return err
 	}
 	if err := ctx.Err(); err != nil {
 		return s.unavailable("claim", id, err)
@@ -127,11 +103,8 @@ func (s *Memory) Complete(ctx context.Context, id, owner string) error {
 
 // Extend implements Store.
 func (s *Memory) Extend(ctx context.Context, id, owner string, lease time.Time) error {
-	if err := checkOwned("extend", id, owner); err != nil {
+	if err := checkLeased("extend", id, owner, lease); err != nil {
 		return err
-	}
-	if lease.IsZero() {
-		return fmt.Errorf("dedup: extend %q: no lease", id)
 	}
 	return s.owned(ctx, "extend", id, owner, func(it *memItem, now time.Time) {
 		it.lease, it.hasLease = lease.UnixMilli(), true

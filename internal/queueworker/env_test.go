@@ -221,7 +221,7 @@ func newWorldOn(t testing.TB, srv *moto.Server) *world {
 	if err := createTable(t, w); err != nil {
 		t.Fatal(err)
 	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), w.table, dedup.DynamoDBOptions{})
+	store, err := dedup.DynamoDBFromConfig(t.Context(), w.table, dedup.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

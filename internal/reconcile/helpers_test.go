@@ -183,7 +183,7 @@ func newWorld(t *testing.T, db *dynamodb.Client, table string) *world {
 		if err := dedup.CreateTable(t.Context(), db, table); err != nil {
 			t.Fatal(err)
 		}
-		w.store = dedup.NewDynamoDB(db, table, dedup.DynamoDBOptions{})
+		w.store = dedup.NewDynamoDB(db, table, dedup.Options{})
 		w.state = reconcile.NewDynamoDBState(db, table)
 	} else {
 		w.state = &memState{}

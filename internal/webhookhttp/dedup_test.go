@@ -101,7 +101,7 @@ func newDedupFixture(t *testing.T) *dedupFixture {
 	if err := dedup.CreateTable(t.Context(), db, dedupTable); err != nil {
 		t.Fatal(err)
 	}
-	store, err := dedup.DynamoDBFromConfig(t.Context(), dedupTable, dedup.DynamoDBOptions{})
+	store, err := dedup.DynamoDBFromConfig(t.Context(), dedupTable, dedup.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ func Table(tb testing.TB, name string) *moto.Server {
 func Store(tb testing.TB, name string) (*dedup.DynamoDB, *moto.Server) {
 	tb.Helper()
 	srv := Table(tb, name)
-	store, err := dedup.DynamoDBFromConfig(tb.Context(), name, dedup.DynamoDBOptions{})
+	store, err := dedup.DynamoDBFromConfig(tb.Context(), name, dedup.Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}
