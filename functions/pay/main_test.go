@@ -15,6 +15,7 @@ import (
 	"stripetask/internal/bootstrap"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
+	"stripetask/internal/testlog"
 )
 
 // Secrets of the tests: the local ones the README and env.json give. None
@@ -96,23 +97,6 @@ func checkNoClientSecret(t *testing.T, out string) {
 	}
 }
 
-// requestLines returns the "request" lines of a JSON log.
-func requestLines(t *testing.T, log string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(log) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("stderr line is not JSON: %v: %q", err, line)
-			continue
-		}
-		if m["msg"] == "request" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // TestInvokeFixtures runs `invoke FILE` for every fixture in events/pay
 // against stripe-mock.
 func TestInvokeFixtures(t *testing.T) {
@@ -160,7 +144,7 @@ func TestInvokeFixtures(t *testing.T) {
 			}
 			checkNoSecrets(t, r.stdout, r.stderr)
 			checkNoClientSecret(t, r.stderr)
-			lines := requestLines(t, r.stderr)
+			lines := testlog.Messages(t, r.stderr, "request")
 			if len(lines) != 1 {
 				t.Fatalf("%d request log lines, want 1:\n%s", len(lines), r.stderr)
 			}
@@ -250,7 +234,7 @@ func TestServe(t *testing.T) {
 	if code := srv.Stop(); code != 0 {
 		t.Errorf("serve returned %d after cancellation; stderr:\n%s", code, srv.Stderr)
 	}
-	if n := len(requestLines(t, srv.Stderr.String())); n != len(tests) {
+	if n := len(srv.Stderr.Messages(t, "request")); n != len(tests) {
 		t.Errorf("%d request log lines, want %d:\n%s", n, len(tests), srv.Stderr)
 	}
 	checkNoSecrets(t, srv.Stdout.String(), srv.Stderr.String())

@@ -8,6 +8,7 @@ import (
 
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
+	"stripetask/internal/testlog"
 )
 
 // TestInvokeEventBridge runs the EventBridge fixtures through the webhook
@@ -31,7 +32,7 @@ func TestInvokeEventBridge(t *testing.T) {
 		if r.code != 0 || !strings.Contains(r.stdout, `"status": "`+want+`"`) {
 			t.Errorf("%s: exit %d\n%s\n%s", f, r.code, r.stdout, r.stderr)
 		}
-		if lines := deliveryLines(t, r.stderr); len(lines) != 1 || lines[0]["source"] != "eventbridge" || lines[0]["outcome"] != want {
+		if lines := testlog.Messages(t, r.stderr, "delivery"); len(lines) != 1 || lines[0]["source"] != "eventbridge" || lines[0]["outcome"] != want {
 			t.Errorf("%s: delivery lines %v", f, lines)
 		}
 	}

@@ -22,6 +22,7 @@ import (
 	"stripetask/internal/fixture"
 	"stripetask/internal/proctest"
 	"stripetask/internal/stripemock"
+	"stripetask/internal/testlog"
 )
 
 // Secrets of the tests. None of them may ever appear in the function's
@@ -245,33 +246,6 @@ func bodyField(t *testing.T, body, name string) string {
 	return s
 }
 
-// logLines decodes stderr, which must hold only JSON lines.
-func logLines(t *testing.T, stderr string) []map[string]any {
-	t.Helper()
-	var lines []map[string]any
-	for line := range strings.Lines(stderr) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("stderr line is not JSON: %v: %q", err, line)
-			continue
-		}
-		lines = append(lines, m)
-	}
-	return lines
-}
-
-// deliveryLines returns the "delivery" log lines of stderr.
-func deliveryLines(t *testing.T, stderr string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for _, m := range logLines(t, stderr) {
-		if m["msg"] == "delivery" {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // TestInvokeFixtures runs `invoke FILE` for every fixture: their stale
 // signatures are renewed, so each is handled or ignored with a 200.
 func TestInvokeFixtures(t *testing.T) {
@@ -293,7 +267,7 @@ func TestInvokeFixtures(t *testing.T) {
 			if res.StatusCode != http.StatusOK || bodyField(t, res.Body, "status") != want {
 				t.Errorf("response %d %s, want 200 {\"status\":%q}; stderr:\n%s", res.StatusCode, res.Body, want, r.stderr)
 			}
-			dls := deliveryLines(t, r.stderr)
+			dls := testlog.Messages(t, r.stderr, "delivery")
 			if len(dls) != 1 {
 				t.Fatalf("%d delivery log lines, want 1:\n%s", len(dls), r.stderr)
 			}
@@ -590,7 +564,7 @@ func TestDeliveryLog(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", r.code, r.stderr)
 	}
-	dls := deliveryLines(t, r.stderr)
+	dls := testlog.Messages(t, r.stderr, "delivery")
 	if len(dls) != 1 {
 		t.Fatalf("%d delivery lines, want exactly 1:\n%s", len(dls), r.stderr)
 	}
@@ -684,7 +658,7 @@ func TestServe(t *testing.T) {
 		t.Errorf("serve returned %d after cancellation, want 0; stderr:\n%s", code, srv.Stderr)
 	}
 	// One delivery line per request that reached the handler (not /other).
-	if n := len(deliveryLines(t, srv.Stderr.String())); n != len(tests)-1 {
+	if n := len(srv.Stderr.Messages(t, "delivery")); n != len(tests)-1 {
 		t.Errorf("%d delivery log lines, want %d:\n%s", n, len(tests)-1, srv.Stderr)
 	}
 	checkNoSecrets(t, srv.Stdout.String(), srv.Stderr.String())
@@ -770,7 +744,7 @@ func TestSettings(t *testing.T) {
 			if res.StatusCode != 200 {
 				t.Errorf("status %d, want 200: %s", res.StatusCode, res.Body)
 			}
-			if n := len(deliveryLines(t, r.stderr)); n != tt.deliveryLines {
+			if n := len(testlog.Messages(t, r.stderr, "delivery")); n != tt.deliveryLines {
 				t.Errorf("%d delivery log lines, want %d:\n%s", n, tt.deliveryLines, r.stderr)
 			}
 		})

@@ -141,18 +141,14 @@ type Result struct {
 // not one fails the test.
 func (r Result) Lines(tb testing.TB) []map[string]any {
 	tb.Helper()
-	var b testlog.Buffer
-	b.Write([]byte(r.Output))
-	return b.Lines(tb)
+	return testlog.Lines(tb, r.Output)
 }
 
 // Messages returns the lines of r.Output whose "msg" is msg; a line that
 // is not a JSON object fails the test.
 func (r Result) Messages(tb testing.TB, msg string) []map[string]any {
 	tb.Helper()
-	var b testlog.Buffer
-	b.Write([]byte(r.Output))
-	return b.Messages(tb, msg)
+	return testlog.Messages(tb, r.Output, msg)
 }
 
 // Run starts a Function for the rest of the test and stops it at the end;

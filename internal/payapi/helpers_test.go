@@ -164,7 +164,7 @@ func (a *testAPI) serve(r *http.Request) *response {
 		}
 	}
 	logged := a.log.String()[before:]
-	lines := requestLines(a.t, logged)
+	lines := testlog.Messages(a.t, logged, "request")
 	if len(lines) != 1 {
 		a.t.Fatalf("%s %s: %d request log lines, want 1:\n%s", r.Method, r.URL, len(lines), logged)
 	}
@@ -198,23 +198,6 @@ func (a *testAPI) checkNoLeaks(outs ...string) {
 			}
 		}
 	}
-}
-
-// requestLines returns the "request" lines of a JSON log.
-func requestLines(t *testing.T, log string) []map[string]any {
-	t.Helper()
-	var out []map[string]any
-	for line := range strings.Lines(log) {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Errorf("log line is not JSON: %v: %q", err, line)
-			continue
-		}
-		if m["msg"] == "request" {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // stripeCall is a request stripe-go sent.

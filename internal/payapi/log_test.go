@@ -72,7 +72,7 @@ func TestRedactInLog(t *testing.T) {
 	api, _ := newStubAPI(t, noStripe(t))
 	api.h.logRequest(t.Context(), logEntry{rid: testRID, route: "GET /x", method: "GET", status: 500,
 		err: errors.New("boom: " + testAPIKey), secrets: secrets.Map{APIKeySecret: testAPIKey}})
-	lines := requestLines(t, api.log.String())
+	lines := api.log.Messages(t, "request")
 	if len(lines) != 1 || lines[0]["error"] != "boom: [PAY_API_KEY]" {
 		t.Errorf("log not redacted: %v", lines)
 	}
@@ -110,7 +110,7 @@ func TestConcurrent(t *testing.T) {
 			t.Errorf("request %d: status %d", i, c)
 		}
 	}
-	if got := len(requestLines(t, api.log.String())); got != n {
+	if got := len(api.log.Messages(t, "request")); got != n {
 		t.Errorf("%d request lines, want %d", got, n)
 	}
 }

@@ -36,8 +36,22 @@ func (b *Buffer) String() string {
 // not one fails the test.
 func (b *Buffer) Lines(tb testing.TB) []map[string]any {
 	tb.Helper()
+	return Lines(tb, b.String())
+}
+
+// Messages returns the lines written so far whose "msg" is msg; a line
+// that is not a JSON object fails the test.
+func (b *Buffer) Messages(tb testing.TB, msg string) []map[string]any {
+	tb.Helper()
+	return Messages(tb, b.String(), msg)
+}
+
+// Lines decodes every line of text, a log, as a JSON object; a line that
+// is not one fails the test. Blank lines are skipped.
+func Lines(tb testing.TB, text string) []map[string]any {
+	tb.Helper()
 	var out []map[string]any
-	for l := range strings.SplitSeq(strings.TrimSpace(b.String()), "\n") {
+	for l := range strings.SplitSeq(strings.TrimSpace(text), "\n") {
 		if l == "" {
 			continue
 		}
@@ -50,11 +64,12 @@ func (b *Buffer) Lines(tb testing.TB) []map[string]any {
 	return out
 }
 
-// Messages returns the lines whose "msg" is msg.
-func (b *Buffer) Messages(tb testing.TB, msg string) []map[string]any {
+// Messages returns the lines of text, a log, whose "msg" is msg; a line
+// that is not a JSON object fails the test.
+func Messages(tb testing.TB, text, msg string) []map[string]any {
 	tb.Helper()
 	var out []map[string]any
-	for _, l := range b.Lines(tb) {
+	for _, l := range Lines(tb, text) {
 		if l["msg"] == msg {
 			out = append(out, l)
 		}
