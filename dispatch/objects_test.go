@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
+	"stripetask/internal/devtools"
 	"testing"
 
 	"github.com/stripe/stripe-go/v76"
-
-	"stripetask/internal/stripemock"
 )
 
 // TestObjectKinds holds objectKinds to the OpenAPI specification stripe-mock
@@ -21,14 +18,13 @@ import (
 // object name in the table is one the API has, and every type of the
 // generated table has an entry.
 func TestObjectKinds(t *testing.T) {
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	dir, err := devtools.StripeMockModule()
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(strings.TrimSpace(string(out)), "github.com", "stripe", "stripe-mock@"+stripemock.Version, "embedded", "openapi", "spec3.json")
-	raw, err := os.ReadFile(path)
+	raw, err := os.ReadFile(filepath.Join(dir, devtools.StripeMockSpec))
 	if err != nil {
-		t.Fatalf("stripe-mock's OpenAPI spec: %v: run `make tools`, which downloads stripe-mock %s", err, stripemock.Version)
+		t.Fatal(err)
 	}
 	var spec struct {
 		Components struct {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -29,6 +31,26 @@ func StripeMock(getenv func(string) string) (string, error) {
 		return "", fmt.Errorf("%w (it runs GOBIN=$PWD/bin go install github.com/stripe/stripe-mock@%s), or set STRIPE_MOCK to its path", err, StripeMockVersion)
 	}
 	return p, nil
+}
+
+// StripeMockSpec is the path of stripe-mock's OpenAPI specification in its
+// module, the one the stripe-mock binary embeds and serves.
+const StripeMockSpec = "embedded/openapi/spec3.json"
+
+// StripeMockModule returns the directory of stripe-mock's module, at
+// StripeMockVersion, in the Go module cache (where `make tools` downloads
+// it): the OpenAPI specification and fixtures stripe-mock serves are in
+// it. The error says to run `make tools`.
+func StripeMockModule() (string, error) {
+	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(string(out)), "github.com", "stripe", "stripe-mock@"+StripeMockVersion)
+	if _, err := os.Stat(filepath.Join(dir, StripeMockSpec)); err != nil {
+		return "", fmt.Errorf("stripe-mock %s's OpenAPI specification: %w: run `make tools`, which downloads it", StripeMockVersion, err)
+	}
+	return dir, nil
 }
 
 // RunStripeMock starts stripe-mock from bin on free loopback ports and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"go/format"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,23 +14,9 @@ import (
 	"stripetask/internal/devtools"
 )
 
-// moduleDir returns the directory of stripe-mock's module in the module
-// cache.
-func moduleDir() (string, error) {
-	out, err := exec.Command("go", "env", "GOMODCACHE").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMODCACHE: %w", err)
-	}
-	dir := filepath.Join(strings.TrimSpace(string(out)), "github.com", "stripe", "stripe-mock@"+devtools.StripeMockVersion)
-	if _, err := os.Stat(filepath.Join(dir, specFile)); err != nil {
-		return "", fmt.Errorf("stripe-mock %s's OpenAPI specification: %w: run `make tools`, which downloads it", devtools.StripeMockVersion, err)
-	}
-	return dir, nil
-}
-
 // The files read, relative to the module's directory.
 const (
-	specFile     = "embedded/openapi/spec3.json"
+	specFile     = devtools.StripeMockSpec
 	fixturesFile = "embedded/openapi/fixtures3.json"
 )
 

@@ -6,13 +6,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"stripetask/internal/devtools"
 	"testing"
 )
 
 // TestGeneratedIsCurrent holds dispatchtest/objects_gen.go to stripe-mock's
 // specification and fixtures: regenerate with `go generate ./dispatchtest/`.
 func TestGeneratedIsCurrent(t *testing.T) {
-	dir, err := moduleDir()
+	dir, err := devtools.StripeMockModule()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,6 +28,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"stripetask/internal/devtools"
 )
 
 func main() {
@@ -44,7 +45,7 @@ func main() {
 }
 
 func run(out string) error {
-	dir, err := moduleDir()
+	dir, err := devtools.StripeMockModule()
 	if err != nil {
 		return err
 	}
