@@ -328,21 +328,11 @@ func TestEventBridgeFixtures(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e struct {
-			Version    string          `json:"version"`
-			ID         string          `json:"id"`
-			DetailType string          `json:"detail-type"`
-			Source     string          `json:"source"`
-			Account    string          `json:"account"`
-			Time       string          `json:"time"`
-			Region     string          `json:"region"`
-			Resources  []string        `json:"resources"`
-			Detail     json.RawMessage `json:"detail"`
-		}
+		var e lambdaevents.EventBridgeEvent
 		if err := json.Unmarshal(raw, &e); err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		if e.Version != "0" || e.ID == "" || e.Account == "" || e.Region == "" || e.Resources == nil || e.Time == "" ||
+		if e.Version != "0" || e.ID == "" || e.AccountID == "" || e.Region == "" || e.Resources == nil || e.Time.IsZero() ||
 			!strings.HasPrefix(e.Source, "aws.partner/stripe.com/ed_") {
 			t.Errorf("%s: not an EventBridge envelope of a Stripe event destination: %+v", f, e)
 		}
