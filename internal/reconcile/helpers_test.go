@@ -60,24 +60,21 @@ type runs struct {
 	ok      map[string]int  // runs that returned nil
 	tries   map[string]int  // every run
 	failing map[string]bool // ids whose method fails
-	delay   time.Duration   // each run takes this long, or until its ctx ends
+	holding map[string]bool // ids whose method waits for its ctx to end, then fails
 }
 
 func newRuns() *runs {
-	return &runs{ok: map[string]int{}, tries: map[string]int{}, failing: map[string]bool{}}
+	return &runs{ok: map[string]int{}, tries: map[string]int{}, failing: map[string]bool{}, holding: map[string]bool{}}
 }
 
 func (r *runs) run(ctx context.Context, id string) error {
 	r.mu.Lock()
 	r.tries[id]++
-	fail, delay := r.failing[id], r.delay
+	fail, hold := r.failing[id], r.holding[id]
 	r.mu.Unlock()
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if hold {
+		<-ctx.Done()
+		return ctx.Err()
 	}
 	if fail {
 		return errors.New("warehouse unavailable")
@@ -93,6 +90,16 @@ func (r *runs) setFailing(fail bool, ids ...string) {
 	defer r.mu.Unlock()
 	for _, id := range ids {
 		r.failing[id] = fail
+	}
+}
+
+// setHolding makes the runs of ids wait for their context to end (or
+// stops that, with hold false).
+func (r *runs) setHolding(hold bool, ids ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, id := range ids {
+		r.holding[id] = hold
 	}
 }
 
@@ -149,6 +156,7 @@ type world struct {
 	runs    *runs
 	d       *dispatch.Dispatcher
 	store   dedup.Store // nil: none
+	claims  *claims     // the claims taken in store and not yet settled
 	db      *dynamodb.Client
 	table   string
 	state   reconcile.StateStore
@@ -183,7 +191,8 @@ func newWorld(t *testing.T, db *dynamodb.Client, table string) *world {
 		if err := dedup.CreateTable(t.Context(), db, table); err != nil {
 			t.Fatal(err)
 		}
-		w.store = dedup.NewDynamoDB(db, table, dedup.Options{})
+		w.claims = &claims{Store: dedup.NewDynamoDB(db, table, dedup.Options{}), held: map[[2]string]bool{}}
+		w.store = w.claims
 		w.state = reconcile.NewDynamoDBState(db, table)
 	} else {
 		w.state = &memState{}
@@ -303,6 +312,62 @@ func (w *world) deliveries(id string) []map[string]any {
 		}
 	}
 	return out
+}
+
+// claims is the world's dedup store, keeping track of the claims taken and
+// not yet settled (completed or released, whatever the answer), so that a
+// test can wait for every run to have recorded its outcome, including a run
+// the pipeline abandoned at its deadline (HandlerTimeout), which settles
+// alone when its method returns, after the pass.
+type claims struct {
+	dedup.Store
+	mu   sync.Mutex
+	held map[[2]string]bool // id, owner
+}
+
+func (c *claims) Claim(ctx context.Context, id string, cl dedup.Claim) error {
+	err := c.Store.Claim(ctx, id, cl)
+	if err == nil {
+		c.mu.Lock()
+		c.held[[2]string{id, cl.Owner}] = true
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func (c *claims) Complete(ctx context.Context, id, owner string) error {
+	defer c.settled(id, owner)
+	return c.Store.Complete(ctx, id, owner)
+}
+
+func (c *claims) Release(ctx context.Context, id, owner string) error {
+	defer c.settled(id, owner)
+	return c.Store.Release(ctx, id, owner)
+}
+
+func (c *claims) settled(id, owner string) {
+	c.mu.Lock()
+	delete(c.held, [2]string{id, owner})
+	c.mu.Unlock()
+}
+
+// waitSettled waits until every claim taken has been settled, or fails
+// the test after 30 s.
+func (c *claims) waitSettled(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c.mu.Lock()
+		n := len(c.held)
+		c.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d claims still unsettled after 30 s", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // memState is a StateStore in memory, for tests of the pass's logic alone.
