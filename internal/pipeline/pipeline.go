@@ -40,72 +40,6 @@ import (
 	"stripetask/secrets"
 )
 
-// Outcome says what became of one event. Its values are the words of the
-// "outcome" attribute of the log line. Sources add their own outcomes for
-// events they refuse before the pipeline (see Pipeline.Refuse).
-type Outcome string
-
-// The outcomes of Handle.
-const (
-	// Handled: the method ran and returned nil.
-	Handled Outcome = "handled"
-	// Ignored: no method and no Default; nothing ran.
-	Ignored Outcome = "ignored"
-	// Duplicate: a run of the event already completed; nothing ran.
-	Duplicate Outcome = "duplicate"
-	// InProgress: another run holds a live claim on the event; nothing ran.
-	InProgress Outcome = "in_progress"
-	// HandlerError: the method returned an error.
-	HandlerError Outcome = "handler_error"
-	// HandlerPanic: the method panicked; the panic was recovered.
-	HandlerPanic Outcome = "handler_panic"
-	// HandlerTimeout: the method did not return by its deadline, though
-	// its context had ended; the event was answered without it. With a
-	// dedup store its claim stays held, and extended, until the method
-	// returns, then it is settled as usual.
-	HandlerTimeout Outcome = "handler_timeout"
-	// UndecodableObject: data.object does not decode into the method's
-	// type; nothing ran.
-	UndecodableObject Outcome = "undecodable_object"
-	// NotEvent: the body is JSON but not a Stripe event.
-	NotEvent Outcome = "not_event"
-	// Malformed: the body is not valid JSON.
-	Malformed Outcome = "malformed"
-	// APIVersionMismatch: STRICT_API_VERSION refused the event's
-	// api_version.
-	APIVersionMismatch Outcome = "api_version_mismatch"
-	// DedupUnavailable: the dedup store could not answer; nothing ran.
-	DedupUnavailable Outcome = "dedup_unavailable"
-	// SecretsUnavailable: the secrets could not be loaded; nothing ran.
-	SecretsUnavailable Outcome = "secrets_unavailable"
-	// InitFailed: the Handler's Init failed; nothing ran.
-	InitFailed Outcome = "init_failed"
-	// TestEventInLiveMode: a test-mode event (livemode false) reached a
-	// function whose STRIPE_KEY is a live key (a live Connect endpoint
-	// also receives its connected accounts' test events); nothing ran.
-	// Config.AcceptTestEvents runs them.
-	TestEventInLiveMode Outcome = "test_event_in_live_mode"
-	// Queued: with a Queue, the event was sent to it, to run elsewhere.
-	Queued Outcome = "queued"
-	// QueueUnavailable: with a Queue, the queue did not take the event;
-	// nothing ran.
-	QueueUnavailable Outcome = "queue_unavailable"
-)
-
-// Level is the level of the log line of an event with this outcome when
-// its source gives no status: info for the outcomes that acknowledge the
-// event, error for those that leave it for a retry because something is
-// wrong here, warning for the rest.
-func (o Outcome) Level() slog.Level {
-	switch o {
-	case Handled, Ignored, Duplicate, Queued, TestEventInLiveMode:
-		return slog.LevelInfo
-	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed, QueueUnavailable:
-		return slog.LevelError
-	}
-	return slog.LevelWarn
-}
-
 // Source describes where events come from. Each adapter declares one and
 // passes it with every Input.
 type Source struct {
@@ -220,11 +154,17 @@ var errAbandoned = errors.New("the method did not return by its deadline althoug
 // logMsg is the message of the one line per event.
 const logMsg = "delivery"
 
-// eventMetrics are the metrics of the line of every event, refused ones
-// included: Events counts them by function and outcome, HandlerDuration
-// times the methods that ran (see README, Operating).
-var eventMetrics = metrics.NewSchema([]string{"Function", "Outcome"},
-	metrics.Count("Events"), metrics.Milliseconds("HandlerDuration"))
+// The metrics of the line of every event, refused ones included (see
+// README, Operating): Events counts the events by function and outcome;
+// HandlerDuration times the methods that ran; Alerts counts, by function
+// alone, the events whose outcome alerts (Outcome.Alerts), which the
+// template's failure alarm watches: the table decides what it counts.
+var (
+	eventMetrics         = metrics.NewSchema([]string{"Function", "Outcome"}, metrics.Count("Events"))
+	eventMetricsDuration = metrics.NewSchema([]string{"Function", "Outcome"}, metrics.Count("Events"), metrics.Milliseconds("HandlerDuration"))
+	alertMetrics         = eventMetrics.With([]string{"Function"}, metrics.Count("Alerts"))
+	alertMetricsDuration = eventMetricsDuration.With([]string{"Function"}, metrics.Count("Alerts"))
+)
 
 // Pipeline runs events through the Handler. It is safe for concurrent use.
 type Pipeline struct {
@@ -233,6 +173,8 @@ type Pipeline struct {
 	warm   function.Warmup
 	marks  dedup.Marks         // the dedup store's, when it keeps marks
 	newest dispatch.NewestFunc // Env.Stale's source, from marks
+	// abandoned tracks the runs answered without their method.
+	abandoned abandoned
 }
 
 // objectMark is the prefix of the mark that holds, per data.object id, the
@@ -500,9 +442,14 @@ func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b 
 		return err
 	case <-abandon.C:
 	}
-	// Answer without the method; it keeps its claim until it returns.
+	// Answer without the method; it keeps its claim until it returns. In
+	// AWS Lambda the environment then ends right after the answer (see
+	// Abandoned); elsewhere (serve, tests) the run goes on and settles.
+	p.abandoned.begin()
 	go func() {
 		err := <-done
+		p.abandoned.returned()
+		defer p.abandoned.settled()
 		ended()
 		if c != nil {
 			c.settle(context.WithoutCancel(ctx), budget{}, err)
@@ -689,8 +636,16 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	}
 	if p.cfg.Function != "" {
 		dims := [2]string{p.cfg.Function, string(res.Outcome)}
+		alerts := res.Outcome.Alerts()
 		if res.HandlerDuration > 0 {
-			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1, float64(res.HandlerDuration.Microseconds())/1000)
+			ms := float64(res.HandlerDuration.Microseconds()) / 1000
+			if alerts {
+				attrs = alertMetricsDuration.Append(attrs, p.cfg.Now(), dims[:], 1, ms, 1)
+			} else {
+				attrs = eventMetricsDuration.Append(attrs, p.cfg.Now(), dims[:], 1, ms)
+			}
+		} else if alerts {
+			attrs = alertMetrics.Append(attrs, p.cfg.Now(), dims[:], 1, 1)
 		} else {
 			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1)
 		}
