@@ -129,6 +129,34 @@ func (l *Line) Write(ctx context.Context, log *slog.Logger) {
 	log.LogAttrs(ctx, l.Level, l.Msg, attrs...)
 }
 
+// RedactError returns err with every secret value of m in its text
+// replaced by the secret's name (secrets.Map.Redact, as Line does), for an
+// error that leaves the function other than through a Line: a Lambda
+// invocation's error, a message on standard error. Such an error may quote
+// a value: Stripe's error text (a server may echo the API key), a
+// handler's own. errors.Is and errors.As see err's chain as before, though
+// the errors in it keep their own, unredacted, text. A nil err, or one
+// whose text holds no secret, is returned as it is.
+func RedactError(m secrets.Map, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if r := m.Redact(msg); r != msg {
+		return &redactedError{err: err, msg: r}
+	}
+	return err
+}
+
+// redactedError is an error whose text has its secret values redacted.
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
 // MaxTail is the most time kept at the end of an invocation, after its
 // work, to record the outcome (a dedup write) and answer. With less than
 // four times it left, a quarter of what is left is kept.

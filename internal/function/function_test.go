@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -92,5 +93,24 @@ func TestDepsDefaults(t *testing.T) {
 	custom := Deps{Now: func() time.Time { return time.Unix(1, 0) }}.WithDefaults()
 	if !custom.Now().Equal(time.Unix(1, 0)) {
 		t.Fatal("a set field was replaced")
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	m := secrets.Map{"STRIPE_KEY": "sk_live_redact_0123456789"}
+	cause := errors.New("Authorization was 'Bearer sk_live_redact_0123456789'")
+	err := RedactError(m, fmt.Errorf("listing the events: %w", cause))
+	if got, want := err.Error(), "listing the events: Authorization was 'Bearer [STRIPE_KEY]'"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("the redacted error no longer unwraps to its cause")
+	}
+	if wrapped := fmt.Errorf("reconcile: %w", err); strings.Contains(wrapped.Error(), "sk_live_") {
+		t.Errorf("wrapping it quotes the key again: %q", wrapped)
+	}
+	clean := errors.New("nothing secret")
+	if RedactError(m, clean) != clean || RedactError(m, nil) != nil || RedactError(nil, cause) != cause {
+		t.Error("an error without a secret in it, or without secrets, is not returned as it is")
 	}
 }
