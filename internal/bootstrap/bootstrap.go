@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"stripetask/dispatch"
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/eventbridge"
 	"stripetask/internal/fixture"
@@ -46,12 +47,17 @@ func OS() Process {
 }
 
 // Secrets returns the secrets source the settings select: Secrets Manager
-// when SECRETS_ID is set, else the process environment.
+// when SECRETS_ID is set, through a client of the runtime's one AWS SDK
+// configuration (awsconfig.Load), else the process environment.
 func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger) (secrets.Source, error) {
 	if s.SecretsID == "" {
 		return secrets.FromEnviron(environ), nil
 	}
-	return secrets.SecretsManagerFromConfig(ctx, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log})
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	return secrets.SecretsManagerFromConfig(cfg, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log}), nil
 }
 
 // NewLogger returns the JSON logger every function uses. Lines at

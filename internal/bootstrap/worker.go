@@ -10,10 +10,10 @@ import (
 	"syscall"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"stripetask/dispatch"
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/queueworker"
 )
 
@@ -57,15 +57,15 @@ func Worker[H any, P interface {
 		lambda.StartWithOptions(w.Handle, lambda.WithContext(ctx))
 		return 0
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		fmt.Fprintf(p.Stderr, "worker: loading AWS configuration: %v\n", err)
+		fmt.Fprintf(p.Stderr, "worker: %v\n", err)
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(p.Stderr, "worker: polling %s (Ctrl-C to stop)\n", rt.Settings.QueueURL)
-	if err := w.Poll(ctx, sqs.NewFromConfig(cfg), rt.Settings.QueueURL, p.Stdout, rt.Log); err != nil {
+	if err := w.Poll(ctx, sqs.NewFromConfig(awsconfig.ForLongPolls(cfg)), rt.Settings.QueueURL, p.Stdout, rt.Log); err != nil {
 		fmt.Fprintf(p.Stderr, "worker: %v\n", err)
 		return 1
 	}
