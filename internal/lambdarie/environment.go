@@ -38,6 +38,7 @@ type environment struct {
 	peak       int64                // the highest VmHWM of any bootstrap process, bytes
 	peakPID    int                  // whose
 	violations []error              // the limits exceeded, each once
+	maxInit    time.Duration        // the longest Init phase
 }
 
 // process is one bootstrap process: one Lambda execution environment's
@@ -119,16 +120,16 @@ func (e *environment) current() *process {
 	if err != nil || pid <= 0 {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if p, ok := e.procs[pid]; ok {
-		return p
-	}
 	info, err := os.Stat(e.pidFile)
 	if err != nil {
 		return nil
 	}
-	p := &process{pid: pid, started: info.ModTime()}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if p, ok := e.procs[pid]; ok && p.started.Equal(info.ModTime()) {
+		return p
+	}
+	p := &process{pid: pid, started: info.ModTime()} // new, or a pid reused
 	e.procs[pid] = p
 	return p
 }
@@ -167,7 +168,9 @@ func (e *environment) askedNext(p *process, at time.Time) {
 		return
 	}
 	p.firstNext = at
-	if d := at.Sub(p.started); e.initLimit > 0 && d > e.initLimit {
+	d := at.Sub(p.started)
+	e.maxInit = max(e.maxInit, d)
+	if e.initLimit > 0 && d > e.initLimit {
 		e.violations = append(e.violations, fmt.Errorf("%w: the bootstrap (pid %d) took %v from its exec to its first /next, over the %v limit",
 			ErrInitLimit, p.pid, d.Round(time.Millisecond), e.initLimit))
 	}
@@ -263,7 +266,8 @@ func (e *environment) delivered(id string, p *process) {
 	e.deliveries[id] = d
 }
 
-// posted records what the function posted for invocation id.
+// posted records what the function posted for invocation id, and the
+// Runtime API accepted.
 func (e *environment) posted(id string, body []byte, isError bool, errorType string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -317,6 +321,18 @@ func (e *environment) limitErrors() error {
 			ErrMemoryLimit, e.peakPID, float64(e.peak)/(1<<20), e.memoryMB))
 	}
 	return errors.Join(errs...)
+}
+
+// summary describes the measurements, for the test's log.
+func (e *environment) summary() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	memory := "no MemorySize"
+	if e.memoryMB > 0 {
+		memory = fmt.Sprintf("MemorySize %d MB", e.memoryMB)
+	}
+	return fmt.Sprintf("%d bootstrap processes, peak RSS (VmHWM) %.1f MiB (%s), longest Init phase %v (limit %v)",
+		len(e.procs), float64(e.peak)/(1<<20), memory, e.maxInit.Round(time.Millisecond), e.initLimit)
 }
 
 // peakRSS returns the highest VmHWM seen.

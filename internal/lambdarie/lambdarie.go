@@ -260,9 +260,11 @@ func (r Result) Messages(tb testing.TB, msg string) []map[string]any {
 	return testlog.Messages(tb, r.Output, msg)
 }
 
-// Run starts a Function for the rest of the test and stops it at the end;
-// if the test failed, it logs RIE's log and the function's output first.
-// A failure to start fails the test.
+// Run starts a Function for the rest of the test and stops it at the end:
+// it logs the environment's measurements (peak RSS, longest Init phase),
+// fails the test if a limit was exceeded (CheckLimits), and if the test
+// failed, logs RIE's log and the function's output. A failure to start
+// fails the test.
 func Run(tb testing.TB, c Config) *Function {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), startWait*startTries)
@@ -273,6 +275,7 @@ func Run(tb testing.TB, c Config) *Function {
 	}
 	tb.Cleanup(func() {
 		err := f.Stop()
+		tb.Logf("lambdarie: %s: %s", c.Bootstrap, f.env.summary())
 		if lerr := f.CheckLimits(); lerr != nil {
 			tb.Errorf("lambdarie: %s: %v", c.Bootstrap, lerr)
 		}

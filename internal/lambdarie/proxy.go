@@ -109,26 +109,35 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "lambdarie proxy: reading the request: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == nextPath && proc != nil:
+	if r.Method == http.MethodGet && r.URL.Path == nextPath && proc != nil {
 		p.next(w, r, proc)
 		return
-	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, runtimePrefix):
-		id, kind, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, runtimePrefix), "/")
-		if kind == "response" || kind == "error" {
-			errorType := r.Header.Get(errorTypeHdr)
-			if errorType == "" {
-				errorType = r.Trailer.Get(errorTypeHdr)
-			}
-			p.env.posted(id, body, kind == "error", errorType)
-		}
 	}
 	resp, respBody, err := p.forward(r, body)
 	if err != nil {
 		http.Error(w, "lambdarie proxy: "+err.Error(), http.StatusBadGateway)
 		return
 	}
+	if id, kind, ok := p.post(r); ok && resp.StatusCode == http.StatusAccepted {
+		// Recorded before the function learns it was accepted, and so
+		// before it can exit.
+		errorType := r.Header.Get(errorTypeHdr)
+		if errorType == "" {
+			errorType = r.Trailer.Get(errorTypeHdr)
+		}
+		p.env.posted(id, body, kind == "error", errorType)
+	}
 	reply(w, resp, respBody)
+}
+
+// post returns the invocation id and the kind ("response" or "error") of
+// an answer posted to the Runtime API.
+func (p *proxy) post(r *http.Request) (id, kind string, ok bool) {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, runtimePrefix) {
+		return "", "", false
+	}
+	id, kind, _ = strings.Cut(strings.TrimPrefix(r.URL.Path, runtimePrefix), "/")
+	return id, kind, kind == "response" || kind == "error"
 }
 
 // enter counts a handler in, unless close has begun.
