@@ -39,7 +39,7 @@ import (
 const PartnerPrefix = "aws.partner/stripe.com/"
 
 // ForeignSource is the outcome of an event refused for its source.
-const ForeignSource pipeline.Outcome = "foreign_source"
+const ForeignSource = pipeline.ForeignSource
 
 // ErrNotEventBridge reports a payload that is no EventBridge event.
 var ErrNotEventBridge = errors.New("unrecognised Lambda event: not an HTTP event, nor an EventBridge event (version, id, detail-type, source, detail)")
@@ -89,14 +89,11 @@ type response struct {
 }
 
 // Failed reports whether an event with outcome fails its invocation, to be
-// retried by EventBridge.
-func Failed(o pipeline.Outcome) bool {
-	switch o {
-	case pipeline.Handled, pipeline.Duplicate, pipeline.Ignored, pipeline.Queued, pipeline.TestEventInLiveMode, ForeignSource:
-		return false
-	}
-	return true
-}
+// retried: the adapter's mapping of the outcome's disposition. Retry fails
+// the invocation (Lambda's asynchronous retries, then the function's
+// on-failure destination); Done and Refused succeed: a refused event is
+// logged, and retrying the same event cannot mend it.
+func Failed(o pipeline.Outcome) bool { return o.Disposition() == pipeline.Retry }
 
 // maxQuoted bounds how much of an event's id and source, which anyone
 // who may invoke the function chooses, a refusal quotes.

@@ -131,7 +131,7 @@ func TestOutcomes(t *testing.T) {
 		{"not Stripe at all, with STRIPE_EVENT_SOURCE", partner, envelope("aws.partner/example.com/x", "evt_4b", "ok"), "foreign_source", false, 0, "ERROR"},
 		{"the configured source with a suffix", partner, envelope(partner+"x", "evt_4c", "ok"), "foreign_source", false, 0, "ERROR"},
 		{"handler error", partner, envelope(partner, "evt_5", "fail"), "", true, 1, "ERROR"},
-		{"detail not an event", partner, []byte(`{"version":"0","id":"eb-6","detail-type":"x.y","source":"` + partner + `","detail":{"hello":1}}`), "", true, 0, "WARN"},
+		{"detail not an event", partner, []byte(`{"version":"0","id":"eb-6","detail-type":"x.y","source":"` + partner + `","detail":{"hello":1}}`), "not_event", false, 0, "WARN"}, // refused: acknowledged, as no retry can mend it
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
