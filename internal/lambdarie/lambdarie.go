@@ -474,9 +474,12 @@ func (f *Function) awaitListening(ctx context.Context, addr string) error {
 
 // Invoke sends payload to the function through RIE's Invoke API and
 // returns the answer, once the function's output for the invocation is
-// complete. Invocations are serialised, as RIE runs one at a time. The
-// error reports an invocation RIE did not answer; a function error or a
-// timeout is a Result.
+// complete. It thaws a frozen environment (the invocation reaches it) and
+// returns once the environment is frozen again, or has ended (Exited).
+// Invocations are serialised, as RIE runs one at a time; those of
+// different Functions (RunEnvironments) run concurrently. The error
+// reports an invocation RIE did not answer; a function error or a timeout
+// is a Result.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	f.invoke.Lock()
 	defer f.invoke.Unlock()
