@@ -617,7 +617,11 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 		return
 	}
 	if res.Err != nil && line.Secrets == nil {
-		line.Secrets, _ = p.cfg.Secrets.Load(ctx)
+		// Redact with the snapshot the source holds, never a fetch: this
+		// line may be about the secrets' backend being down, and its
+		// context may have no deadline. What is held is every value that
+		// can have reached the error's text.
+		line.Secrets, _ = secrets.Cached(p.cfg.Secrets)
 	}
 	var buf [12]slog.Attr
 	attrs := buf[:0]
