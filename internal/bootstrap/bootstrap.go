@@ -105,8 +105,8 @@ func Webhook[H any, P interface {
 	pl := pipeline.New(pc)
 	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pl, Tolerance: rt.Settings.Tolerance})
 	if running(p) {
-		if _, err := h.Warm(ctx); err != nil {
-			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
+		if outcome, err := h.Warm(ctx); err != nil {
+			logWarmFailure(ctx, log, rt.Deps.Secrets, "cold start failed; retrying with the next delivery", outcome, err)
 		}
 	}
 	return transport.Main(ctx, h, p.Args, transport.Options{

@@ -45,6 +45,8 @@ func Pay(ctx context.Context, p Process) int {
 	}})
 	if running(p) {
 		if err := h.Warm(ctx); err != nil {
+			// The secrets source's own error: it never contains a secret
+			// value (secrets.Source), and pay runs no Handler Init.
 			log.Error("cold start could not load secrets; retrying with each request", "error", err.Error())
 		}
 	}

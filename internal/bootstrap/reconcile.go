@@ -130,6 +130,7 @@ func Reconcile[H any, P interface {
 	sum, err := rec.Pass(ctx, "local-"+randomHex())
 	io.WriteString(rt.Process.Stdout, sum.Text())
 	if err != nil {
+		// Redacted by Pass, as the invocation's error above is.
 		fmt.Fprintf(rt.Process.Stderr, "reconcile: %v\n", err)
 		return 1
 	}
@@ -148,8 +149,8 @@ func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*rec
 		return nil, err
 	}
 	pl := rt.Pipeline()
-	if _, err := pl.Warm(ctx); err != nil {
-		rt.Log.Error("cold start failed; retrying with the next pass", "error", err.Error())
+	if outcome, err := pl.Warm(ctx); err != nil {
+		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next pass", outcome, err)
 	}
 	return reconcile.New(reconcile.Config{
 		Secrets:  rt.Deps.Secrets,

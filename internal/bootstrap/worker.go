@@ -49,8 +49,8 @@ func Worker[H any, P interface {
 	}
 	defer rt.Close()
 	pl := rt.Pipeline() // no queue: the worker runs the methods
-	if _, err := pl.Warm(ctx); err != nil {
-		rt.Log.Error("cold start failed; retrying with the next message", "error", err.Error())
+	if outcome, err := pl.Warm(ctx); err != nil {
+		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next message", outcome, err)
 	}
 	w := queueworker.New(pl)
 	if inLambda {
