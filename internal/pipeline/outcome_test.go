@@ -1,8 +1,17 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"slices"
+	"strings"
 	"testing"
+	"time"
+
+	"stripetask/internal/function"
+	"stripetask/internal/testlog"
+	"stripetask/secrets"
 )
 
 // TestOutcomeTable holds the closed set together: every outcome has one
@@ -97,5 +106,37 @@ func TestAlertingOutcomes(t *testing.T) {
 	}
 	if !slices.Contains(got, HandlerTimeout) || slices.Contains(got, InProgress) {
 		t.Errorf("alerting outcomes %v", got)
+	}
+}
+
+// hungSecrets is a secrets source whose backend never answers (a Secrets
+// Manager without a route to it) but which holds a snapshot from earlier.
+type hungSecrets struct{ held secrets.Map }
+
+func (h hungSecrets) Load(ctx context.Context) (secrets.Map, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+func (h hungSecrets) Cached() (secrets.Map, bool) { return h.held, h.held != nil }
+
+// TestRefuseNeverFetches: the line of a refused event is redacted with the
+// secrets the source holds, without a fetch, even on a context without a
+// deadline while the backend hangs.
+func TestRefuseNeverFetches(t *testing.T) {
+	var buf testlog.Buffer
+	p := New(Config{Deps: function.Deps{Secrets: hungSecrets{held: secrets.Map{"STRIPE_KEY": stripeKey}}, Log: slog.New(slog.NewJSONHandler(&buf, nil))}})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.Refuse(context.Background(), Input{Source: testSource, RequestID: "req-h"}, BadSignature, errors.New("refused with "+stripeKey))
+	}()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the refusal's line waits on the secrets' backend")
+	}
+	if out := buf.String(); strings.Contains(out, stripeKey) || !strings.Contains(out, "refused with [STRIPE_KEY]") {
+		t.Fatalf("line not redacted with the held secrets:\n%s", out)
 	}
 }

@@ -597,6 +597,28 @@ func (p *Pipeline) Refuse(ctx context.Context, in Input, outcome Outcome, err er
 	p.writeLine(ctx, &in, &res, nil, start)
 }
 
+// redactWait bounds the Load of a source that cannot say what it holds
+// (not a secrets.Cacher), for the redaction of a line.
+const redactWait = 250 * time.Millisecond
+
+// heldSecrets returns the secrets to redact a line with: the snapshot the
+// source holds, never a fetch (secrets.Cached). The line may be about the
+// secrets' backend being down, and its context may have no deadline; what
+// is held is every value that can have reached the error's text. A source
+// that is no secrets.Cacher is asked to Load within redactWait.
+func (p *Pipeline) heldSecrets(ctx context.Context) secrets.Map {
+	if m, ok := secrets.Cached(p.cfg.Secrets); ok {
+		return m
+	}
+	if _, ok := p.cfg.Secrets.(secrets.Cacher); ok {
+		return nil // holds nothing yet: no value can have reached the text
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redactWait)
+	defer cancel()
+	m, _ := p.cfg.Secrets.Load(ctx)
+	return m
+}
+
 // writeLine writes the one line of an event.
 func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack []byte, start time.Time) {
 	line := function.Line{
@@ -617,11 +639,7 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 		return
 	}
 	if res.Err != nil && line.Secrets == nil {
-		// Redact with the snapshot the source holds, never a fetch: this
-		// line may be about the secrets' backend being down, and its
-		// context may have no deadline. What is held is every value that
-		// can have reached the error's text.
-		line.Secrets, _ = secrets.Cached(p.cfg.Secrets)
+		line.Secrets = p.heldSecrets(ctx)
 	}
 	var buf [12]slog.Attr
 	attrs := buf[:0]
