@@ -105,14 +105,14 @@ func Webhook[H any, P interface {
 	pl := pipeline.New(pc)
 	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pl, Tolerance: rt.Settings.Tolerance})
 	if running(p) {
-		if outcome, err := h.Warm(ctx); err != nil {
+		if outcome, err := rt.WarmUp(ctx, h.Warm); err != nil {
 			logWarmFailure(ctx, log, rt.Deps.Secrets, "cold start failed; retrying with the next delivery", outcome, err)
 		}
 	}
 	return transport.Main(ctx, h, p.Args, transport.Options{
 		Name:        "webhook",
 		Path:        "/webhook",
-		DefaultAddr: "127.0.0.1:3000",
+		DefaultAddr: ":3000",
 		Stdin:       p.Stdin,
 		Stdout:      p.Stdout,
 		Stderr:      p.Stderr,
@@ -129,12 +129,17 @@ func Webhook[H any, P interface {
 // over the network (Secrets Manager) and reports whether it did: the source
 // keeps what it fetched, and the warm-up that follows waits for it rather
 // than fetching again. This round trip is the only network wait of a cold
-// start; the rest of the start-up runs meanwhile.
-func prefetch(ctx context.Context, src secrets.Source) bool {
+// start; the rest of the start-up runs meanwhile. It is given up
+// ColdStartSecretsWait after start, when the warm-up stops waiting for it.
+func prefetch(ctx context.Context, src secrets.Source, start time.Time) bool {
 	if _, local := src.(secrets.Static); local {
 		return false
 	}
-	go src.Load(ctx) // a failure is reported by the warm-up's own Load
+	go func() {
+		ctx, cancel := context.WithDeadline(ctx, start.Add(ColdStartSecretsWait))
+		defer cancel()
+		src.Load(ctx) // a failure is reported by the warm-up's own Load
+	}()
 	return true
 }
 

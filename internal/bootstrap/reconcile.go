@@ -149,7 +149,7 @@ func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*rec
 		return nil, err
 	}
 	pl := rt.Pipeline()
-	if outcome, err := pl.Warm(ctx); err != nil {
+	if outcome, err := rt.WarmUp(ctx, pl.Warm); err != nil {
 		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next pass", outcome, err)
 	}
 	return reconcile.New(reconcile.Config{

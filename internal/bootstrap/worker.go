@@ -49,7 +49,7 @@ func Worker[H any, P interface {
 	}
 	defer rt.Close()
 	pl := rt.Pipeline() // no queue: the worker runs the methods
-	if outcome, err := pl.Warm(ctx); err != nil {
+	if outcome, err := rt.WarmUp(ctx, pl.Warm); err != nil {
 		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next message", outcome, err)
 	}
 	w := queueworker.New(pl)
