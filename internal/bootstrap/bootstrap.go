@@ -112,7 +112,7 @@ func Webhook[H any, P interface {
 	return transport.Main(ctx, h, p.Args, transport.Options{
 		Name:        "webhook",
 		Path:        "/webhook",
-		DefaultAddr: ":3000",
+		DefaultAddr: "127.0.0.1:3000",
 		Stdin:       p.Stdin,
 		Stdout:      p.Stdout,
 		Stderr:      p.Stderr,

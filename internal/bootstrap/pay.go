@@ -13,8 +13,8 @@ import (
 
 // Pay runs the payments API function and returns the process exit code: in
 // AWS Lambda when AWS_LAMBDA_RUNTIME_API is set, otherwise the local
-// `serve` (default address :3001) and `invoke` modes. It reads the same
-// settings and secrets source as the webhook.
+// `serve` (default address 127.0.0.1:3001, loopback only) and `invoke`
+// modes. It reads the same settings and secrets source as the webhook.
 func Pay(ctx context.Context, p Process) int {
 	start := time.Now() // the cold start's bounds count from here
 	settings, err := ReadSettings(p.Getenv)
@@ -55,7 +55,7 @@ func Pay(ctx context.Context, p Process) int {
 	return transport.Main(ctx, h, p.Args, transport.Options{
 		Name:        "pay",
 		Path:        "", // the API routes every path itself
-		DefaultAddr: ":3001",
+		DefaultAddr: "127.0.0.1:3001",
 		Stdin:       p.Stdin,
 		Stdout:      p.Stdout,
 		Stderr:      p.Stderr,
