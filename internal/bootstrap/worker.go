@@ -9,11 +9,11 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"stripetask/dispatch"
 	"stripetask/internal/awsconfig"
+	"stripetask/internal/lambdaenv"
 	"stripetask/internal/queueworker"
 )
 
@@ -54,7 +54,9 @@ func Worker[H any, P interface {
 	}
 	w := queueworker.New(pl)
 	if inLambda {
-		lambda.StartWithOptions(w.Handle, lambda.WithContext(ctx))
+		// A batch whose method was abandoned at its deadline ends the
+		// environment after its answer (lambdaenv).
+		lambdaenv.Start(ctx, w.Handle, pl.Abandoned, rt.Log)
 		return 0
 	}
 	cfg, err := awsconfig.Load(ctx)
