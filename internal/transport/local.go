@@ -217,6 +217,8 @@ func (o *Options) serve(ctx context.Context, h http.Handler, args []string) int 
 		o.Ready(ln.Addr())
 	}
 
+	// net/http's errors here are the listener's and the shutdown's: they
+	// quote no request, and the transport holds no secrets.
 	select {
 	case err := <-errc:
 		o.Log.Error("serving", "err", err)
