@@ -14,12 +14,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"stripetask/dispatch"
 	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/eventbridge"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
+	"stripetask/internal/lambdaenv"
 	"stripetask/internal/pipeline"
 	"stripetask/internal/transport"
 	"stripetask/internal/webhookhttp"
@@ -119,6 +122,11 @@ func Webhook[H any, P interface {
 		Ready:       p.Ready,
 		Getenv:      p.Getenv,
 		Prepare:     renewSignature(rt.Deps.Secrets),
+		// A delivery whose method was abandoned at its deadline ends the
+		// environment after its answer (lambdaenv).
+		StartLambda: func(ctx context.Context, h lambda.Handler) {
+			lambdaenv.Start(ctx, h, pl.Abandoned, log)
+		},
 		// The same binary serves Stripe's EventBridge event destinations.
 		Other: eventbridge.New(pl, rt.Settings.EventSource),
 		Log:   log,
