@@ -78,6 +78,8 @@ const (
 type source struct {
 	name string
 	role string // the bootstrap's ROLE
+	// resource is the function's resource in template.yaml.
+	resource string
 	// env adds the source's settings.
 	env func(t *testing.T) []string
 	// payload is the invocation that carries event evt (attempt n).
@@ -114,7 +116,9 @@ func frozenScenario(t *testing.T, bin string, src source) {
 		"ROLE", src.role, "RUNS_FILE", runs, "IGNORE_CTX_FOR", ignoreFor.String(),
 		"DEDUP_TABLE", table, "STRIPE_KEY", "sk_test_frozen", "STRIPE_WEBHOOK_SECRET", whsec,
 	}, src.env(t)...)...)
-	envs := lambdarie.RunEnvironments(t, lambdarie.Config{Bootstrap: bin, Env: env, Timeout: timeout}, 2)
+	// The template's MemorySize: peak RSS above it fails the test.
+	mem := lambdarie.TemplateLimits(t, src.resource).MemoryMB
+	envs := lambdarie.RunEnvironments(t, lambdarie.Config{Bootstrap: bin, Env: env, Timeout: timeout, MemoryMB: mem}, 2)
 	a, b := envs[0], envs[1]
 	evt := fakestripe.Event("evt_frozen_"+src.name, "charge.succeeded", time.Now().Add(-20*time.Minute).Unix(),
 		`{"id":"ch_frozen_`+src.name+`","object":"charge","amount":100,"currency":"usd"}`)
@@ -236,14 +240,14 @@ func dump(lines []run) string {
 func sources() []source {
 	return []source{
 		{
-			name: "webhook", role: "webhook",
+			name: "webhook", role: "webhook", resource: "WebhookFunction",
 			env:     func(*testing.T) []string { return nil },
 			payload: webhookPayload,
 			retried: func(r lambdarie.Result) bool { s := httpStatus(r); return s == 500 || s == 409 || s == 503 },
 			done:    func(r lambdarie.Result) bool { return httpStatus(r) == 200 },
 		},
 		{
-			name: "eventbridge", role: "webhook",
+			name: "eventbridge", role: "webhook", resource: "WebhookFunction",
 			env:     func(*testing.T) []string { return []string{"STRIPE_EVENT_SOURCE", eventSource} },
 			payload: eventBridgePayload,
 			retried: func(r lambdarie.Result) bool {
@@ -255,7 +259,7 @@ func sources() []source {
 			},
 		},
 		{
-			name: "worker", role: "worker",
+			name: "worker", role: "worker", resource: "WorkerFunction",
 			env:     func(*testing.T) []string { return nil },
 			payload: sqsPayload,
 			retried: func(r lambdarie.Result) bool { return strings.Contains(string(r.Answer()), `"itemIdentifier"`) },
@@ -265,7 +269,7 @@ func sources() []source {
 			},
 		},
 		{
-			name: "reconcile", role: "reconcile",
+			name: "reconcile", role: "reconcile", resource: "ReconcileFunction",
 			env: func(t *testing.T) []string {
 				return []string{"STRIPE_API_BASE", reconcileStripe(t), "RECONCILE_GRACE", "1m"}
 			},

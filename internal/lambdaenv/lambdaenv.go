@@ -46,14 +46,11 @@ import (
 // endpoint that answers at once.
 const postTimeout = 2 * time.Second
 
-// settleWait bounds how long the check after an answer waits for abandoned
-// runs that have returned to record their outcome.
-const settleWait = 500 * time.Millisecond
-
 // MustEnd reports, after an invocation, whether the execution environment
 // must end: work is still going on that must not survive a freeze
-// (pipeline.Pipeline.Abandoned). It may wait, until ctx ends, for such work
-// to finish.
+// (pipeline.Pipeline.Abandoned). It is asked after every invocation, so it
+// returns at once when there is none; it may wait a moment, bounded by
+// itself, for such work to finish.
 type MustEnd func(ctx context.Context) bool
 
 // Start runs handler (anything lambda.NewHandler takes) as the function,
@@ -87,10 +84,7 @@ type Ending struct {
 // Invoke runs the invocation, then ends the environment if it must.
 func (e *Ending) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	out, err := e.Handler.Invoke(ctx, payload)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleWait)
-	end := e.MustEnd(wctx)
-	cancel()
-	if !end {
+	if !e.MustEnd(context.WithoutCancel(ctx)) {
 		return out, err
 	}
 	id := ""

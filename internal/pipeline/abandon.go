@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // abandoned tracks the runs answered without their method (HandlerTimeout):
@@ -48,10 +49,23 @@ func (a *abandoned) notify() {
 	}
 }
 
-// wait waits until no abandoned run is settling, or ctx ends, and reports
-// whether a run is still inside its method (or still settling when ctx
-// ended).
+// settleWait bounds how long Abandoned waits for abandoned runs that have
+// returned to record their outcome.
+const settleWait = 500 * time.Millisecond
+
+// wait waits until no abandoned run is settling, for settleWait at most or
+// until ctx ends, and reports whether a run is still inside its method (or
+// still settling when the wait ended). With no abandoned run it returns at
+// once, without allocating: it is asked after every invocation.
 func (a *abandoned) wait(ctx context.Context) bool {
+	a.mu.Lock()
+	idle := a.running == 0 && a.settling == 0
+	a.mu.Unlock()
+	if idle {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(ctx, settleWait)
+	defer cancel()
 	for {
 		a.mu.Lock()
 		if a.settling == 0 {
@@ -74,8 +88,8 @@ func (a *abandoned) wait(ctx context.Context) bool {
 
 // Abandoned reports whether a run answered without its method
 // (HandlerTimeout) is still going on, once the abandoned runs that have
-// already returned have recorded their outcome (waiting for those until
-// ctx ends). A source running in AWS Lambda asks it after every answer:
+// already returned have recorded their outcome (waiting for those 500 ms at
+// most, or until ctx ends). A source running in AWS Lambda asks it after every answer:
 // true means the execution environment must end right after the answer
 // (see internal/lambdaenv). Lambda freezes the environment once it has
 // answered, so such a run would stand still holding its claim until its
