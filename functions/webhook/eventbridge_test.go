@@ -18,9 +18,9 @@ const fixtureSource = "aws.partner/stripe.com/ed_test_61RtJ9bXk2Zt3Q9v8yUeSGY3DQ
 // binary's invoke mode, with STRIPE_EVENT_SOURCE naming their source: they
 // succeed (exit 0, the pipeline's outcome in the answer); a foreign source
 // is refused and succeeds; without STRIPE_EVENT_SOURCE every fixture is
-// refused (foreign_source, an error line, exit 0) and nothing runs; an
-// event that fails makes invoke fail (exit 1), as the Lambda invocation
-// fails.
+// refused (foreign_source, an error line, exit 0) and nothing runs; a
+// detail that is no Stripe event is refused too (not_event, exit 0), since
+// no retry can mend it.
 func TestInvokeEventBridge(t *testing.T) {
 	unset := baseEnv(stripemock.Start(t))
 	env := proctest.With(unset, "STRIPE_EVENT_SOURCE", fixtureSource)
@@ -64,7 +64,8 @@ func TestInvokeEventBridge(t *testing.T) {
 
 	broken := filepath.Join(dir, "broken.json")
 	os.WriteFile(broken, []byte(`{"version":"0","id":"eb-1","detail-type":"charge.succeeded","source":"`+fixtureSource+`","account":"1","time":"2026-01-01T00:00:00Z","region":"us-east-1","resources":[],"detail":{"not":"an event"}}`), 0o644)
-	if r := run(t, env, nil, "invoke", broken); r.code != 1 || !strings.Contains(r.stderr, "not_event") {
-		t.Errorf("failing event: exit %d\n%s", r.code, r.stderr)
+	// Refused (no retry can mend it): logged and acknowledged.
+	if r := run(t, env, nil, "invoke", broken); r.code != 0 || !strings.Contains(r.stdout, `"status": "not_event"`) || !strings.Contains(r.stderr, `"outcome":"not_event"`) {
+		t.Errorf("a detail that is no event: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 }
