@@ -514,11 +514,11 @@ func (c *claimed) keepAlive(runCtx context.Context, cancel context.CancelCauseFu
 				leaseEnd = next
 				continue
 			case errors.Is(err, dedup.ErrNotOwner):
-				c.p.log.Error("dedup: the claim was lost while its method ran; ending the method's context", "event_id", c.id, "error", err.Error())
+				c.p.log.Error("dedup: the claim was lost while its method ran; ending the method's context", "event_id", c.id, "error", c.p.redact(err))
 				cancel(ErrLeaseLost)
 				return
 			}
-			c.p.log.Error("dedup: could not extend the claim", "event_id", c.id, "lease_ends_in_ms", leaseEnd.Sub(now()).Milliseconds(), "error", err.Error())
+			c.p.log.Error("dedup: could not extend the claim", "event_id", c.id, "lease_ends_in_ms", leaseEnd.Sub(now()).Milliseconds(), "error", c.p.redact(err))
 			// Another attempt comes at the next tick; if that one could
 			// not succeed with a margin before the lease ends, stop the
 			// run now, while the claim is still surely ours.
@@ -562,7 +562,7 @@ func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
 		if c.p.marks != nil && c.object != "" {
 			// The newest event handled about this object, for Env.Stale.
 			if err := c.p.marks.Raise(ctx, objectMark+c.object, c.created); err != nil {
-				c.p.log.Error("dedup: could not record the object's newest handled event; Stale may miss it", "event_id", c.id, "object_id", c.object, "error", err.Error())
+				c.p.log.Error("dedup: could not record the object's newest handled event; Stale may miss it", "event_id", c.id, "object_id", c.object, "error", c.p.redact(err))
 			}
 		}
 	} else {
@@ -570,7 +570,7 @@ func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
 		err = c.p.cfg.Dedup.Release(ctx, c.id, c.owner)
 	}
 	if err != nil {
-		c.p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", c.id, "error", err.Error())
+		c.p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", c.id, "error", c.p.redact(err))
 	}
 }
 
@@ -617,6 +617,14 @@ func (p *Pipeline) heldSecrets(ctx context.Context) secrets.Map {
 	defer cancel()
 	m, _ := p.cfg.Secrets.Load(ctx)
 	return m
+}
+
+// redact returns err's text with every secret value the source holds
+// replaced by its name, for the lines other than an event's own (AWS's
+// errors quote no secret, but every line goes through the same redaction).
+func (p *Pipeline) redact(err error) string {
+	m, _ := secrets.Cached(p.cfg.Secrets)
+	return m.Redact(err.Error())
 }
 
 // writeLine writes the one line of an event.
