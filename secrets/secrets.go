@@ -75,8 +75,9 @@ type Cacher interface {
 // src holds none yet (a cold start whose first fetch has not succeeded)
 // or is not a Cacher. It suits the work that must not wait on the secrets'
 // backend, such as redacting the log line of a refusal that happened
-// because the secrets could not be loaded: redact with what is held, which
-// is every value that can have reached the text.
+// because the secrets could not be loaded. For a Static or a
+// SecretsManager it is the snapshot Load hands out now, or handed out
+// last; a value rotated out before that snapshot is not in it.
 func Cached(src Source) (m Map, ok bool) {
 	if c, is := src.(Cacher); is {
 		return c.Cached()

@@ -252,7 +252,8 @@ func (s *SecretsManager) fetchWait(ctx context.Context) (Map, error) {
 // see Refresher. Within the interval it waits for a fetch under way and
 // reports whether the snapshot changed since the call began. A fetch under
 // way that began before the call is waited for, then a new one made. A
-// failure leaves the snapshot as it was; like every wait, this one ends
+// failure keeps the snapshot (and, as every failed refetch does, puts the
+// next refetch for its TTL off by 30 s); like every wait, this one ends
 // with ctx.
 func (s *SecretsManager) Refresh(ctx context.Context) (Map, bool, error) {
 	before := s.cur.Load()
