@@ -15,8 +15,8 @@ import (
 	"stripetask/internal/hungserver"
 	"stripetask/internal/moto"
 	"stripetask/internal/pipeline"
-	"stripetask/internal/testlog"
 	"stripetask/internal/reconcile"
+	"stripetask/internal/testlog"
 	"stripetask/secrets"
 )
 
