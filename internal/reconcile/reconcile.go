@@ -220,6 +220,13 @@ const (
 // errStop ends a pass's listing early, for the reason in Summary.Stopped.
 var errStop = errors.New("reconcile: pass stopped")
 
+// ErrStripeSilent reports a pass whose time ran out waiting on Stripe's
+// Events API before it had read a single event: the API hangs (a network
+// that accepts connections and never answers), which is a failure of the
+// pass, alarmed (ReconcileErrorsAlarm), not a pass cut short by its
+// deadline with progress to save.
+var ErrStripeSilent = errors.New("reconcile: Stripe's Events API did not answer before the pass's deadline")
+
 // pass is one run of Reconciler.Pass.
 type pass struct {
 	r       *Reconciler
@@ -368,6 +375,9 @@ func (p *pass) retryPending() error {
 				continue
 			}
 			if p.work.Err() != nil {
+				if p.sum.Listed == 0 {
+					return fmt.Errorf("%w: fetching pending event %s: %w", ErrStripeSilent, e.ID, err)
+				}
 				p.sum.Stopped = p.timeUp()
 				return errStop
 			}
@@ -424,6 +434,8 @@ func (p *pass) scan(from int64) error {
 		return nil
 	case errors.Is(err, errStop):
 		return err
+	case p.work.Err() != nil && p.sum.Listed == 0:
+		return fmt.Errorf("%w: listing events: %w", ErrStripeSilent, err)
 	case p.work.Err() != nil:
 		p.sum.Stopped = p.timeUp()
 		return errStop
