@@ -7,6 +7,8 @@ package function
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -54,19 +56,30 @@ func (d Deps) WithDefaults() Deps {
 // Init) until it has succeeded once. The zero value is ready to use.
 type Warmup struct {
 	done atomic.Bool
-	mu   sync.Mutex
+	once sync.Once
+	turn chan struct{} // holds a token while f runs
 }
 
+// ErrWarmupBusy reports a Do that gave up waiting, at its context's end,
+// for another call's f to finish (a Handler Init that ignores its ctx, a
+// fetch of the secrets that hangs).
+var ErrWarmupBusy = errors.New("the warm-up under way (secrets, Init) did not finish in time")
+
 // Do runs f, unless a call of Do already succeeded, and returns its error.
-// Calls are serialised: one that arrives while f runs waits for it, and then
-// returns at once if it succeeded. After a success, Do costs one atomic
-// load.
+// Calls are serialised: one that arrives while f runs waits for it, until
+// its own context ends (then ErrWarmupBusy), and then returns at once if it
+// succeeded. After a success, Do costs one atomic load.
 func (w *Warmup) Do(ctx context.Context, f func(context.Context) error) error {
 	if w.done.Load() {
 		return nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.once.Do(func() { w.turn = make(chan struct{}, 1) })
+	select {
+	case w.turn <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrWarmupBusy, context.Cause(ctx))
+	}
+	defer func() { <-w.turn }()
 	if w.done.Load() {
 		return nil
 	}

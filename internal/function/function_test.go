@@ -82,6 +82,33 @@ func TestWarmup(t *testing.T) {
 	}
 }
 
+// TestWarmupWaitBounded: a call arriving while another's f hangs (an Init
+// that ignores its ctx) waits only until its own context ends, then gives
+// up with ErrWarmupBusy; once f returns, the warm-up works again.
+func TestWarmupWaitBounded(t *testing.T) {
+	var w Warmup
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go w.Do(context.Background(), func(context.Context) error {
+		close(started)
+		<-release // ignores its ctx
+		return errors.New("gave up")
+	})
+	<-started
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.Do(ctx, func(context.Context) error { return nil }); !errors.Is(err, ErrWarmupBusy) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do while another hangs: %v, want ErrWarmupBusy and the deadline", err)
+	}
+	close(release)
+	if err := w.Do(t.Context(), func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("after the hung one returned: %v", err)
+	}
+	if err := w.Do(t.Context(), func(context.Context) error { return errors.New("not called") }); err != nil {
+		t.Fatalf("after a success: %v", err)
+	}
+}
+
 func TestDepsDefaults(t *testing.T) {
 	d := Deps{}.WithDefaults()
 	if d.Log == nil || d.Stripe == nil || d.RequestID == nil || d.Now == nil {
