@@ -60,15 +60,17 @@ type Warmup struct {
 	turn chan struct{} // holds a token while f runs
 }
 
-// ErrWarmupBusy reports a Do that gave up waiting, at its context's end,
-// for another call's f to finish (a Handler Init that ignores its ctx, a
-// fetch of the secrets that hangs).
-var ErrWarmupBusy = errors.New("the warm-up under way (secrets, Init) did not finish in time")
+// ErrWarmupBusy reports a Do that gave up, at its context's end, waiting
+// for a warm-up to finish (a Handler Init that ignores its ctx, say): its
+// own, which goes on alone and is used if it succeeds, or another call's.
+var ErrWarmupBusy = errors.New("the warm-up (secrets, Init) did not finish in time")
 
 // Do runs f, unless a call of Do already succeeded, and returns its error.
-// Calls are serialised: one that arrives while f runs waits for it, until
-// its own context ends (then ErrWarmupBusy), and then returns at once if it
-// succeeded. After a success, Do costs one atomic load.
+// Calls are serialised: one that arrives while f runs waits for it. No call
+// waits past its own context's end: then it returns ErrWarmupBusy, and an f
+// it started goes on alone (so that an Init ignoring its ctx cannot take an
+// invocation past its deadline); its success counts for every later call.
+// After a success, Do costs one atomic load.
 func (w *Warmup) Do(ctx context.Context, f func(context.Context) error) error {
 	if w.done.Load() {
 		return nil
@@ -79,15 +81,31 @@ func (w *Warmup) Do(ctx context.Context, f func(context.Context) error) error {
 	case <-ctx.Done():
 		return fmt.Errorf("%w: %w", ErrWarmupBusy, context.Cause(ctx))
 	}
-	defer func() { <-w.turn }()
 	if w.done.Load() {
+		<-w.turn
 		return nil
 	}
-	if err := f(ctx); err != nil {
+	res := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the warm-up panicked: %v", r)
+			}
+			if err == nil {
+				w.done.Store(true)
+			}
+			<-w.turn
+			res <- err
+		}()
+		err = f(ctx)
+	}()
+	select {
+	case err := <-res:
 		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrWarmupBusy, context.Cause(ctx))
 	}
-	w.done.Store(true)
-	return nil
 }
 
 // Level is the level of a line about a request answered with status: error

@@ -104,6 +104,24 @@ func TestWarmupWaitBounded(t *testing.T) {
 	if err := w.Do(t.Context(), func(context.Context) error { return nil }); err != nil {
 		t.Fatalf("after the hung one returned: %v", err)
 	}
+
+	// A call's own f that outlives its context: the call returns at its
+	// deadline; f's later success counts.
+	var own Warmup
+	slow := make(chan struct{})
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	if err := own.Do(ctx2, func(context.Context) error { <-slow; return nil }); !errors.Is(err, ErrWarmupBusy) {
+		t.Fatalf("own f past the deadline: %v, want ErrWarmupBusy", err)
+	}
+	close(slow)
+	if err := own.Do(t.Context(), func(context.Context) error { return errors.New("ran again") }); err != nil {
+		t.Fatalf("after the slow f succeeded alone: %v, want its success to count", err)
+	}
+	var panicky Warmup
+	if err := panicky.Do(t.Context(), func(context.Context) error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("a panicking f: %v", err)
+	}
 	if err := w.Do(t.Context(), func(context.Context) error { return errors.New("not called") }); err != nil {
 		t.Fatalf("after a success: %v", err)
 	}

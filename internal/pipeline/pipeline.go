@@ -208,7 +208,9 @@ func (p *Pipeline) Warm(ctx context.Context) (Outcome, error) {
 	switch {
 	case err == nil:
 		return "", nil
-	case errors.Is(err, dispatch.ErrInit):
+	case errors.Is(err, dispatch.ErrInit), errors.Is(err, function.ErrWarmupBusy):
+		// Busy: the secrets' loads end with their context, so what
+		// outlasts it is the Handler's Init.
 		return InitFailed, err
 	}
 	return SecretsUnavailable, err

@@ -65,6 +65,9 @@ func (h *testHandler) Init(ctx context.Context) error {
 	if h.Secrets["INIT_FAILS"] == "yes" {
 		return errors.New("cannot reach the warehouse")
 	}
+	if h.Secrets["INIT_HANGS"] == "yes" {
+		<-h.st.release // ignores its ctx
+	}
 	return nil
 }
 
