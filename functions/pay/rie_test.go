@@ -24,10 +24,17 @@ func TestMain(m *testing.M) { os.Exit(lambdarie.Main(m)) }
 // length.
 const hungTimeout = 6 * time.Second
 
-// runRIE runs the pay bootstrap under RIE for the rest of the test.
+// runRIE runs the pay bootstrap under RIE, with the template's limits, for
+// the rest of the test.
 func runRIE(t *testing.T, env map[string]string, timeout time.Duration) *lambdarie.Function {
 	t.Helper()
-	return lambdarie.Run(t, lambdarie.Config{Bootstrap: lambdarie.Build(t, "./functions/pay"), Env: env, Timeout: timeout})
+	// The template's timeout (unless the test gives a shorter one) and
+	// MemorySize: a peak RSS above it fails the test.
+	c := lambdarie.TemplateLimits(t, "PayFunction").Apply(lambdarie.Config{Bootstrap: lambdarie.Build(t, "./functions/pay"), Env: env})
+	if timeout != 0 {
+		c.Timeout = timeout
+	}
+	return lambdarie.Run(t, c)
 }
 
 // readRequest decodes a payload 2.0 fixture of events/pay.

@@ -39,10 +39,17 @@ func rieEnv(apiBase string) map[string]string {
 	}
 }
 
-// runRIE runs the webhook's bootstrap under RIE for the rest of the test.
+// runRIE runs the webhook's bootstrap under RIE, with the template's limits,
+// for the rest of the test.
 func runRIE(t *testing.T, env map[string]string, timeout time.Duration) *lambdarie.Function {
 	t.Helper()
-	return lambdarie.Run(t, lambdarie.Config{Bootstrap: lambdarie.Build(t, "./functions/webhook"), Env: env, Timeout: timeout})
+	// The template's timeout (unless the test gives a shorter one) and
+	// MemorySize: a peak RSS above it fails the test.
+	c := lambdarie.TemplateLimits(t, "WebhookFunction").Apply(lambdarie.Config{Bootstrap: lambdarie.Build(t, "./functions/webhook"), Env: env})
+	if timeout != 0 {
+		c.Timeout = timeout
+	}
+	return lambdarie.Run(t, c)
 }
 
 // invokeRIE sends a Lambda event to f and returns the result with the

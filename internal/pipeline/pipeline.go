@@ -208,10 +208,14 @@ func (p *Pipeline) Warm(ctx context.Context) (Outcome, error) {
 	switch {
 	case err == nil:
 		return "", nil
-	case errors.Is(err, dispatch.ErrInit), errors.Is(err, function.ErrWarmupBusy):
-		// Busy: the secrets' loads end with their context, so what
-		// outlasts it is the Handler's Init.
+	case errors.Is(err, dispatch.ErrInit):
 		return InitFailed, err
+	case errors.Is(err, function.ErrWarmupBusy):
+		// Out of time: on the secrets if none are held yet, else on the
+		// Handler's Init.
+		if _, held := secrets.Cached(p.cfg.Secrets); held {
+			return InitFailed, err
+		}
 	}
 	return SecretsUnavailable, err
 }

@@ -142,6 +142,13 @@ func (s *source) Load(context.Context) (secrets.Map, error) {
 	return s.m, s.err
 }
 
+// Cached is what the source holds: its map, unless it is failing.
+func (s *source) Cached() (secrets.Map, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m, s.err == nil && s.m != nil
+}
+
 func (s *source) set(m secrets.Map, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
