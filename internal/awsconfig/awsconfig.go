@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Limits of the requests of a client made from Load.
@@ -57,10 +58,20 @@ const MaxHungRequest = MaxAttempts*ReadTimeout + (MaxAttempts-1)*maxBackoff
 // request tried at most MaxAttempts times with jittered backoffs under
 // 200 ms. An unreachable service fails at once when connections are
 // refused, and within MaxHungRequest when it never answers; a context's
-// deadline cuts that short.
+// deadline cuts that short. One that answers, however slowly (a byte
+// every second), is ended by the context's deadline alone: ReadTimeout
+// resets with every byte.
+//
+// The SDK's own log lines are dropped (logging.Nop): with the client log
+// mode off, its default, the SDK writes only warnings of its own, such as
+// "failed to discard remaining HTTP response body" when a deadline ends a
+// response's body, in plain text on the process's stderr, outside the
+// functions' JSON lines and their redaction; the request's error, which
+// the function's own line reports, says what went wrong.
 func Load(ctx context.Context) (aws.Config, error) {
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithDefaultsMode(aws.DefaultsModeInRegion),
+		config.WithLogger(logging.Nop{}),
 		config.WithHTTPClient(httpClient(ReadTimeout)),
 		config.WithRetryer(func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) {
