@@ -57,6 +57,34 @@ type Static Map
 // Load returns m.
 func (m Static) Load(context.Context) (Map, error) { return Map(m), nil }
 
+// Cached returns m; see Cacher.
+func (m Static) Cached() (Map, bool) { return Map(m), true }
+
+// Cacher is a Source that can hand out the snapshot it holds without any
+// network call or wait. Static and SecretsManager are Cachers.
+type Cacher interface {
+	Source
+	// Cached returns the snapshot held now, if any, at once: it never
+	// fetches, never waits for a fetch under way and never fails.
+	Cached() (m Map, ok bool)
+}
+
+// Cached returns the snapshot src holds now, without any network call or
+// wait, whatever the state of its backend: a Static's Map; a
+// SecretsManager's last good snapshot, even past its TTL. ok is false when
+// src holds none yet (a cold start whose first fetch has not succeeded)
+// or is not a Cacher. It suits the work that must not wait on the secrets'
+// backend, such as redacting the log line of a refusal that happened
+// because the secrets could not be loaded. For a Static or a
+// SecretsManager it is the snapshot Load hands out now, or handed out
+// last; a value rotated out before that snapshot is not in it.
+func Cached(src Source) (m Map, ok bool) {
+	if c, is := src.(Cacher); is {
+		return c.Cached()
+	}
+	return nil, false
+}
+
 // FromEnviron returns a Source whose secrets are the given environment, in the
 // "NAME=value" form of os.Environ. It is read once: later changes to the
 // process environment are not seen.

@@ -69,6 +69,10 @@ func (e *env) source(id string) *secrets.SecretsManager {
 	return secrets.NewSecretsManager(e.api, id, secrets.SecretsManagerOptions{
 		Now: e.clock.Now,
 		Log: slog.New(slog.NewJSONHandler(e.logs, nil)),
+		// A refetch waits for its answer: on a busy machine moto's, or its
+		// refusal retried by the SDK, can take longer than the default.
+		// TestStaleWait tests the bound.
+		StaleWait: time.Minute,
 	})
 }
 

@@ -58,7 +58,7 @@ func parseArgs(args []string, now time.Time, stderr io.Writer) (options, error) 
 	)
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(stderr)
-	fl.StringVar(&since, "since", "", "replay the events created since `DURATION|TIME`: a Go duration back from now (2h, 90m) or an RFC 3339 time (2024-05-01T12:00:00Z)")
+	fl.StringVar(&since, "since", "", "replay the events created since `DURATION|TIME`: a Go duration back from now (2h, 90m) or an RFC 3339 time (2024-05-01T12:00:00Z), at most 720h (30 days, as long as Stripe keeps events) ago")
 	fl.Var(&types, "type", "with -since, only events of this `TYPE`: exact (invoice.paid) or a prefix (invoice.*); repeatable")
 	fl.BoolVar(&opts.force, "force", false, "run events even if already handled (with DEDUP_TABLE): their methods run again")
 	fl.Usage = func() {
@@ -123,11 +123,16 @@ func eventIDs(args []string) ([]string, error) {
 }
 
 // parseSince reads -since: a positive Go duration back from now, or an RFC
-// 3339 time not after now.
+// 3339 time not after now, in either form at most maxSince ago: Stripe
+// keeps events 30 days, and a longer window would only list nothing, a
+// request per day of it.
 func parseSince(s string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(s); err == nil {
-		if d <= 0 {
+		switch {
+		case d <= 0:
 			return time.Time{}, fmt.Errorf("-since %s: want a positive duration", s)
+		case d > maxSince:
+			return time.Time{}, fmt.Errorf("-since %s: want at most %s: Stripe keeps events 30 days", s, maxSinceText)
 		}
 		return now.Add(-d), nil
 	}
@@ -135,11 +140,20 @@ func parseSince(s string, now time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("-since %q: want a Go duration (2h, 90m) or an RFC 3339 time (2024-05-01T12:00:00Z)", s)
 	}
-	if t.After(now) {
+	switch {
+	case t.After(now):
 		return time.Time{}, fmt.Errorf("-since %s is in the future", s)
+	case now.Sub(t) > maxSince:
+		return time.Time{}, fmt.Errorf("-since %s is more than %s ago: Stripe keeps events 30 days", s, maxSinceText)
 	}
 	return t, nil
 }
+
+// maxSince is the longest -since: Stripe's retention of events.
+const maxSince = stripeevents.Retention
+
+// maxSinceText is maxSince as a person writes it for -since.
+const maxSinceText = "720h (30 days)"
 
 // checkTypes checks the -type filters with stripeevents' own rules:
 // Client.Each checks its types before it lists anything, and over a window

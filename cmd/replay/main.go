@@ -15,7 +15,8 @@
 // -since takes a Go duration back from now ("2h", "90m") or an RFC 3339
 // time ("2024-05-01T12:00:00Z"); each -type (repeatable) keeps events of an
 // exact type ("invoice.paid") or of a prefix ("invoice.*"). Stripe keeps
-// events for 30 days. Flags come before the ids.
+// events for 30 days, so -since is at most 720h (30 days) ago: a longer one
+// is a usage error. Flags come before the ids.
 //
 // The Handler runs with the functions' secrets (the environment, or the
 // Secrets Manager secret SECRETS_ID) and Stripe client (STRIPE_KEY,

@@ -349,6 +349,7 @@ func TestReplay(t *testing.T) {
 func TestUsage(t *testing.T) {
 	fake, env := startStripe(t, time.Now())
 	future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	past := time.Now().Add(-31 * 24 * time.Hour).UTC().Format(time.RFC3339)
 	tests := []struct {
 		name string
 		args []string
@@ -359,6 +360,9 @@ func TestUsage(t *testing.T) {
 		{"a bad -since", []string{"-since", "yesterday"}, `-since "yesterday": want a Go duration (2h, 90m) or an RFC 3339 time`},
 		{"a negative -since", []string{"-since", "-2h"}, "-since -2h: want a positive duration"},
 		{"a -since in the future", []string{"-since", future}, "-since " + future + " is in the future"},
+		{"a -since beyond Stripe's 30 days", []string{"-since", "2000h"}, "-since 2000h: want at most 720h (30 days): Stripe keeps events 30 days"},
+		{"the largest Go duration as -since", []string{"-since", "2562047h"}, "-since 2562047h: want at most 720h (30 days)"},
+		{"a -since time beyond Stripe's 30 days", []string{"-since", past}, "-since " + past + " is more than 720h (30 days) ago"},
 		{"a bad -type", []string{"-since", "2h", "-type", "Invoice.*"}, `-type "Invoice.*": not an event type or a type prefix ending in .*`},
 		{"a -type prefix without its dot", []string{"-since", "2h", "-type", "invoice*"}, `-type "invoice*": not an event type`},
 		{"a -type with ids", []string{"-type", "invoice.paid", "evt_inv_paid"}, "-type applies to -since only"},

@@ -163,16 +163,18 @@ type tally struct {
 	total, handled, duplicate, ignored, failed int
 }
 
-// add counts one event: every outcome but handled, duplicate and ignored
-// is a failure.
+// add counts one event, by replay's mapping of the outcome's disposition:
+// a Done outcome is handled, a duplicate, or ignored (nothing to run, test
+// events in live mode included); Retry and Refused are failures, and make
+// the exit code 1.
 func (t *tally) add(o pipeline.Outcome) {
 	t.total++
-	switch o {
-	case pipeline.Handled:
+	switch {
+	case o == pipeline.Handled:
 		t.handled++
-	case pipeline.Duplicate:
+	case o == pipeline.Duplicate:
 		t.duplicate++
-	case pipeline.Ignored:
+	case o.Done():
 		t.ignored++
 	default:
 		t.failed++

@@ -58,6 +58,7 @@ func TestRIEScheduledPass(t *testing.T) {
 	f := lambdarie.Run(t, lambdarie.Config{
 		Bootstrap: lambdarie.Build(t, "./functions/reconcile"),
 		Timeout:   20 * time.Second,
+		MemoryMB:  lambdarie.TemplateLimits(t, "ReconcileFunction").MemoryMB,
 		Env: proctest.With(moto.SDKEnv(srv.URL()),
 			"DEDUP_TABLE", "rie-reconcile", "STRIPE_KEY", "sk_test_123", "STRIPE_API_BASE", fake.URL(),
 			"STRIPE_WEBHOOK_ENDPOINT_ID", "we_rie", "RECONCILE_GRACE", "1m"),

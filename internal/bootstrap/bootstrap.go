@@ -14,11 +14,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
+
 	"stripetask/dispatch"
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/eventbridge"
 	"stripetask/internal/fixture"
 	"stripetask/internal/function"
+	"stripetask/internal/lambdaenv"
 	"stripetask/internal/pipeline"
 	"stripetask/internal/transport"
 	"stripetask/internal/webhookhttp"
@@ -46,12 +50,17 @@ func OS() Process {
 }
 
 // Secrets returns the secrets source the settings select: Secrets Manager
-// when SECRETS_ID is set, else the process environment.
+// when SECRETS_ID is set, through a client of the runtime's one AWS SDK
+// configuration (awsconfig.Load), else the process environment.
 func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger) (secrets.Source, error) {
 	if s.SecretsID == "" {
 		return secrets.FromEnviron(environ), nil
 	}
-	return secrets.SecretsManagerFromConfig(ctx, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log})
+	cfg, err := awsconfig.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	return secrets.SecretsManagerFromConfig(cfg, s.SecretsID, secrets.SecretsManagerOptions{TTL: s.SecretsTTL, Log: log}), nil
 }
 
 // NewLogger returns the JSON logger every function uses. Lines at
@@ -99,20 +108,25 @@ func Webhook[H any, P interface {
 	pl := pipeline.New(pc)
 	h := webhookhttp.New(webhookhttp.Config{Deps: rt.Deps, Pipeline: pl, Tolerance: rt.Settings.Tolerance})
 	if running(p) {
-		if _, err := h.Warm(ctx); err != nil {
-			log.Error("cold start failed; retrying with the next delivery", "error", err.Error())
+		if outcome, err := rt.WarmUp(ctx, h.Warm); err != nil {
+			logWarmFailure(ctx, log, rt.Deps.Secrets, "cold start failed; retrying with the next delivery", outcome, err)
 		}
 	}
 	return transport.Main(ctx, h, p.Args, transport.Options{
 		Name:        "webhook",
 		Path:        "/webhook",
-		DefaultAddr: ":3000",
+		DefaultAddr: "127.0.0.1:3000",
 		Stdin:       p.Stdin,
 		Stdout:      p.Stdout,
 		Stderr:      p.Stderr,
 		Ready:       p.Ready,
 		Getenv:      p.Getenv,
 		Prepare:     renewSignature(rt.Deps.Secrets),
+		// A delivery whose method was abandoned at its deadline ends the
+		// environment after its answer (lambdaenv).
+		StartLambda: func(ctx context.Context, h lambda.Handler) {
+			lambdaenv.Start(ctx, h, pl.Abandoned, log)
+		},
 		// The same binary serves Stripe's EventBridge event destinations.
 		Other: eventbridge.New(pl, rt.Settings.EventSource),
 		Log:   log,
@@ -123,12 +137,17 @@ func Webhook[H any, P interface {
 // over the network (Secrets Manager) and reports whether it did: the source
 // keeps what it fetched, and the warm-up that follows waits for it rather
 // than fetching again. This round trip is the only network wait of a cold
-// start; the rest of the start-up runs meanwhile.
-func prefetch(ctx context.Context, src secrets.Source) bool {
+// start; the rest of the start-up runs meanwhile. It is given up
+// ColdStartSecretsWait after start, when the warm-up stops waiting for it.
+func prefetch(ctx context.Context, src secrets.Source, start time.Time) bool {
 	if _, local := src.(secrets.Static); local {
 		return false
 	}
-	go src.Load(ctx) // a failure is reported by the warm-up's own Load
+	go func() {
+		ctx, cancel := context.WithDeadline(ctx, start.Add(ColdStartSecretsWait))
+		defer cancel()
+		src.Load(ctx) // a failure is reported by the warm-up's own Load
+	}()
 	return true
 }
 

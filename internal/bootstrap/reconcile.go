@@ -14,10 +14,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
 	"stripetask/dispatch"
+	"stripetask/internal/lambdaenv"
+	"stripetask/internal/pipeline"
 	"stripetask/internal/reconcile"
 )
 
@@ -107,20 +108,22 @@ func Reconcile[H any, P interface {
 		return 1
 	}
 	defer rt.Close()
-	rec, err := newReconciler(ctx, rt, rs)
+	rec, pl, err := newReconciler(ctx, rt, rs)
 	if err != nil {
 		fmt.Fprintf(p.Stderr, "reconcile: %v\n", err)
 		return 1
 	}
 	if inLambda {
-		lambda.StartWithOptions(func(ctx context.Context, _ json.RawMessage) error {
+		// A pass whose method was abandoned at its deadline ends the
+		// environment after its answer (lambdaenv).
+		lambdaenv.Start(ctx, func(ctx context.Context, _ json.RawMessage) error {
 			id := ""
 			if lc, ok := lambdacontext.FromContext(ctx); ok {
 				id = lc.AwsRequestID
 			}
 			_, err := rec.Pass(ctx, id)
 			return err
-		}, lambda.WithContext(ctx))
+		}, pl.Abandoned, rt.Log)
 		return 0
 	}
 	// Interrupted, the pass stops, saves where it stopped and prints its
@@ -130,6 +133,7 @@ func Reconcile[H any, P interface {
 	sum, err := rec.Pass(ctx, "local-"+randomHex())
 	io.WriteString(rt.Process.Stdout, sum.Text())
 	if err != nil {
+		// Redacted by Pass, as the invocation's error above is.
 		fmt.Fprintf(rt.Process.Stderr, "reconcile: %v\n", err)
 		return 1
 	}
@@ -139,19 +143,19 @@ func Reconcile[H any, P interface {
 // newReconciler wires the reconciler from the runtime: its pipeline, the
 // state in the dedup table, and the event types the Handler has methods for
 // (every type with a Default method).
-func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*reconcile.Reconciler, error) {
+func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*reconcile.Reconciler, *pipeline.Pipeline, error) {
 	if rt.Dedup == nil {
-		return nil, errNoDedupTable
+		return nil, nil, errNoDedupTable
 	}
 	state, err := reconcile.DynamoDBStateFromConfig(ctx, rt.Settings.DedupTable)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pl := rt.Pipeline()
-	if _, err := pl.Warm(ctx); err != nil {
-		rt.Log.Error("cold start failed; retrying with the next pass", "error", err.Error())
+	if outcome, err := rt.WarmUp(ctx, pl.Warm); err != nil {
+		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next pass", outcome, err)
 	}
-	return reconcile.New(reconcile.Config{
+	rec, err := reconcile.New(reconcile.Config{
 		Secrets:  rt.Deps.Secrets,
 		Stripe:   rt.Deps.Stripe,
 		Log:      rt.Log,
@@ -162,6 +166,7 @@ func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*rec
 		Grace:    rs.Grace,
 		Lookback: rs.Lookback,
 	})
+	return rec, pl, err
 }
 
 // randomHex returns 16 random hexadecimal digits.

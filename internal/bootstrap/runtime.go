@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"stripetask/dispatch"
 	"stripetask/internal/dedup"
@@ -33,18 +34,21 @@ type Runtime struct {
 	// Process is the process the runtime was built from; for `invoke`
 	// without STRIPE_KEY it points at a local stripe-mock.
 	Process Process
+	started time.Time // when NewRuntime began: the cold start's bounds count from it
 	stop    func()
 }
 
 // NewRuntime builds the Runtime of the Handler type H from p. With running,
 // the process is about to run events: a Secrets Manager fetch starts at once
-// and the typed methods' decoders are warmed while it is on the network. An
-// error is for the person starting the process: it names the setting or the
-// method at fault. Call Close when done.
+// (bounded by ColdStartSecretsWait) and the typed methods' decoders are
+// warmed while it is on the network; call WarmUp next. An error is for the
+// person starting the process: it names the setting or the method at fault.
+// Call Close when done.
 func NewRuntime[H any, P interface {
 	*H
 	dispatch.EnvCarrier
 }](ctx context.Context, name string, proto H, p Process, running bool) (*Runtime, error) {
+	started := time.Now()
 	settings, err := ReadSettings(p.Getenv)
 	if err != nil {
 		return nil, err
@@ -56,13 +60,13 @@ func NewRuntime[H any, P interface {
 	if err != nil {
 		return nil, err
 	}
-	r := &Runtime{Name: name, Settings: settings, Log: log, Process: p, stop: stop}
+	r := &Runtime{Name: name, Settings: settings, Log: log, Process: p, started: started, stop: stop}
 	src, err := Secrets(ctx, settings, p.Environ, log)
 	if err != nil {
 		r.Close()
 		return nil, err
 	}
-	fetching := running && prefetch(ctx, src)
+	fetching := running && prefetch(ctx, src, started)
 	r.Dispatcher, err = dispatch.New[H, P](proto, dispatch.StrictAPIVersion(settings.StrictAPIVersion), dispatch.WithLogger(log))
 	if err != nil {
 		r.Close()
@@ -96,6 +100,16 @@ func NewRuntime[H any, P interface {
 		RequestID: transport.RequestID,
 	}
 	return r, nil
+}
+
+// WarmUp runs warm, the function's cold-start warm-up (webhookhttp's or
+// the pipeline's Warm), within the cold start's bounds
+// (ColdStartSecretsWait, ColdStartWarmWait), so that Init ends within
+// Lambda's 10 s whatever the secrets' backend or the Handler's Init does.
+// Its result is warm's, or pipeline.SecretsUnavailable without the
+// secrets in time.
+func (r *Runtime) WarmUp(ctx context.Context, warm func(context.Context) (pipeline.Outcome, error)) (pipeline.Outcome, error) {
+	return warmUp(ctx, r.started, r.Deps.Secrets, warm)
 }
 
 // Pipeline returns a pipeline running the Handler with the runtime's

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"stripetask/internal/eventbridge"
 	"stripetask/internal/webhookhttp"
 	"stripetask/secrets"
 )
@@ -41,7 +42,9 @@ type Settings struct {
 	QueueURL string
 	// EventSource is STRIPE_EVENT_SOURCE, the name of the Stripe partner
 	// event source (aws.partner/stripe.com/ed_...) whose EventBridge
-	// events the webhook function accepts; empty: any Stripe source.
+	// events the webhook function runs; events from any other source are
+	// refused. Empty (EventBridge not enabled): every EventBridge event is
+	// refused, since they are not signed.
 	EventSource string
 	// AcceptTestEvents is ACCEPT_TEST_EVENTS=true: run test-mode events
 	// even when STRIPE_KEY is a live key. By default they are answered
@@ -95,7 +98,7 @@ func ReadSettings(getenv func(string) string) (Settings, error) {
 		return s, err
 	}
 	s.QueueURL = strings.TrimSpace(getenv("QUEUE_URL"))
-	if s.EventSource = strings.TrimSpace(getenv("STRIPE_EVENT_SOURCE")); s.EventSource != "" && !strings.HasPrefix(s.EventSource, "aws.partner/stripe.com/") {
+	if s.EventSource = strings.TrimSpace(getenv("STRIPE_EVENT_SOURCE")); s.EventSource != "" && !strings.HasPrefix(s.EventSource, eventbridge.PartnerPrefix) {
 		return s, fmt.Errorf("STRIPE_EVENT_SOURCE=%q: want a Stripe partner event source, aws.partner/stripe.com/ed_...", s.EventSource)
 	}
 	switch mode := strings.ToLower(strings.TrimSpace(getenv("PROCESSING_MODE"))); mode {

@@ -9,11 +9,11 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"stripetask/dispatch"
+	"stripetask/internal/awsconfig"
+	"stripetask/internal/lambdaenv"
 	"stripetask/internal/queueworker"
 )
 
@@ -49,23 +49,25 @@ func Worker[H any, P interface {
 	}
 	defer rt.Close()
 	pl := rt.Pipeline() // no queue: the worker runs the methods
-	if _, err := pl.Warm(ctx); err != nil {
-		rt.Log.Error("cold start failed; retrying with the next message", "error", err.Error())
+	if outcome, err := rt.WarmUp(ctx, pl.Warm); err != nil {
+		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next message", outcome, err)
 	}
 	w := queueworker.New(pl)
 	if inLambda {
-		lambda.StartWithOptions(w.Handle, lambda.WithContext(ctx))
+		// A batch whose method was abandoned at its deadline ends the
+		// environment after its answer (lambdaenv).
+		lambdaenv.Start(ctx, w.Handle, pl.Abandoned, rt.Log)
 		return 0
 	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	cfg, err := awsconfig.Load(ctx)
 	if err != nil {
-		fmt.Fprintf(p.Stderr, "worker: loading AWS configuration: %v\n", err)
+		fmt.Fprintf(p.Stderr, "worker: %v\n", err)
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(p.Stderr, "worker: polling %s (Ctrl-C to stop)\n", rt.Settings.QueueURL)
-	if err := w.Poll(ctx, sqs.NewFromConfig(cfg), rt.Settings.QueueURL, p.Stdout, rt.Log); err != nil {
+	if err := w.Poll(ctx, sqs.NewFromConfig(awsconfig.ForLongPolls(cfg)), rt.Settings.QueueURL, p.Stdout, rt.Log); err != nil {
 		fmt.Fprintf(p.Stderr, "worker: %v\n", err)
 		return 1
 	}

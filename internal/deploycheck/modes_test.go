@@ -145,7 +145,7 @@ func TestAlarms(t *testing.T) {
 		t.Error("no email subscription")
 	}
 	watched := map[string]string{
-		"HandlerFailuresAlarm":    "handler_error",
+		"EventFailuresAlarm":      "Alerts",
 		"SignatureFailuresAlarm":  "bad_signature",
 		"ReconcileMissedAlarm":    "ReconcileMissed",
 		"OldestUnhandledAgeAlarm": "86400",

@@ -3,7 +3,12 @@
 // source in the user's AWS account), as Lambda invocations rather than
 // HTTP deliveries. There is no signature: EventBridge and IAM authenticate
 // the channel, and the event's source names the partner event source it
-// came from. The Stripe event, in the EventBridge event's detail, runs
+// came from. So the adapter fails closed: an event runs only if its source
+// is exactly the configured partner event source (STRIPE_EVENT_SOURCE);
+// with none configured (EventBridge not enabled, the template's default)
+// every EventBridge event is refused, since anyone allowed to invoke the
+// function (lambda:InvokeFunction) could otherwise run any method with a
+// forged event. The Stripe event, in the EventBridge event's detail, runs
 // through the same pipeline as a webhook delivery (dedup, the method, the
 // log line, metrics).
 //
@@ -13,7 +18,8 @@
 // fails the invocation, so that EventBridge retries it under the rule's
 // retry policy and then sends it to the rule's dead-letter queue. Handled,
 // duplicate and ignored events succeed, and so do refused ones: an event
-// from another source than the configured one is logged as an error and
+// from another source than the configured one, or any event when none is
+// configured, is logged as an error (outcome foreign_source) and
 // acknowledged, never run or retried.
 package eventbridge
 
@@ -23,7 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
+	"strconv"
 
 	"stripetask/internal/pipeline"
 )
@@ -33,7 +39,7 @@ import (
 const PartnerPrefix = "aws.partner/stripe.com/"
 
 // ForeignSource is the outcome of an event refused for its source.
-const ForeignSource pipeline.Outcome = "foreign_source"
+const ForeignSource = pipeline.ForeignSource
 
 // ErrNotEventBridge reports a payload that is no EventBridge event.
 var ErrNotEventBridge = errors.New("unrecognised Lambda event: not an HTTP event, nor an EventBridge event (version, id, detail-type, source, detail)")
@@ -63,15 +69,15 @@ type Event struct {
 // Handler is the lambda.Handler of EventBridge events.
 type Handler struct {
 	p *pipeline.Pipeline
-	// only, when set, is the one partner event source accepted
-	// (STRIPE_EVENT_SOURCE).
+	// only is the one partner event source accepted
+	// (STRIPE_EVENT_SOURCE); empty: none.
 	only string
 }
 
-// New returns a Handler running events through p. With only set (the
-// partner event source's name, aws.partner/stripe.com/ed_...), events from
-// any other source are refused; without it, any Stripe partner source is
-// accepted.
+// New returns a Handler running events through p whose source is only,
+// the partner event source's name (aws.partner/stripe.com/ed_...): events
+// from any other source are refused. With only empty, every event is
+// refused.
 func New(p *pipeline.Pipeline, only string) *Handler {
 	return &Handler{p: p, only: only}
 }
@@ -83,13 +89,32 @@ type response struct {
 }
 
 // Failed reports whether an event with outcome fails its invocation, to be
-// retried by EventBridge.
-func Failed(o pipeline.Outcome) bool {
-	switch o {
-	case pipeline.Handled, pipeline.Duplicate, pipeline.Ignored, pipeline.Queued, pipeline.TestEventInLiveMode, ForeignSource:
-		return false
+// retried: the adapter's mapping of the outcome's disposition. Retry fails
+// the invocation (Lambda's asynchronous retries, then the function's
+// on-failure destination); Done and Refused succeed: a refused event is
+// logged, and retrying the same event cannot mend it.
+func Failed(o pipeline.Outcome) bool { return o.Disposition() == pipeline.Retry }
+
+// maxQuoted bounds how much of an event's id and source, which anyone
+// who may invoke the function chooses, a refusal quotes.
+const maxQuoted = 128
+
+// refusal is the error logged for an event refused for its source.
+func (h *Handler) refusal(e *Event) error {
+	id, src := quote(e.ID), quote(e.Source)
+	if h.only == "" {
+		return fmt.Errorf("event %s from source %s refused: STRIPE_EVENT_SOURCE is not set, so no EventBridge event runs "+
+			"(they are not signed; set it to the partner event source, %sed_..., to run its events)", id, src, PartnerPrefix)
 	}
-	return true
+	return fmt.Errorf("event %s from source %s refused: want STRIPE_EVENT_SOURCE %s", id, src, h.only)
+}
+
+// quote quotes s, cut to maxQuoted bytes.
+func quote(s string) string {
+	if len(s) > maxQuoted {
+		return strconv.Quote(s[:maxQuoted]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // Invoke runs one EventBridge event. It returns an error when the payload
@@ -105,12 +130,8 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, ErrNotEventBridge
 	}
 	in := pipeline.Input{Source: source, RequestID: e.ID}
-	if !strings.HasPrefix(e.Source, PartnerPrefix) || h.only != "" && e.Source != h.only {
-		want := "a Stripe partner event source (" + PartnerPrefix + "...)"
-		if h.only != "" {
-			want = "STRIPE_EVENT_SOURCE " + h.only
-		}
-		h.p.Refuse(ctx, in, ForeignSource, fmt.Errorf("event %s from source %q refused: want %s", e.ID, e.Source, want))
+	if h.only == "" || e.Source != h.only {
+		h.p.Refuse(ctx, in, ForeignSource, h.refusal(&e))
 		return json.Marshal(response{Status: ForeignSource})
 	}
 	in.Body = e.Detail

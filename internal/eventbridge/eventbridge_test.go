@@ -125,11 +125,13 @@ func TestOutcomes(t *testing.T) {
 		logLevel string
 	}{
 		{"handled", partner, envelope(partner, "evt_1", "ok"), "handled", false, 1, "INFO"},
-		{"any Stripe source without STRIPE_EVENT_SOURCE", "", envelope("aws.partner/stripe.com/ed_other", "evt_2", "ok"), "handled", false, 1, "INFO"},
+		{"a Stripe source without STRIPE_EVENT_SOURCE", "", envelope(partner, "evt_2", "ok"), "foreign_source", false, 0, "ERROR"},
 		{"another Stripe source", partner, envelope("aws.partner/stripe.com/ed_other", "evt_3", "ok"), "foreign_source", false, 0, "ERROR"},
 		{"not Stripe at all", "", envelope("aws.partner/example.com/x", "evt_4", "ok"), "foreign_source", false, 0, "ERROR"},
+		{"not Stripe at all, with STRIPE_EVENT_SOURCE", partner, envelope("aws.partner/example.com/x", "evt_4b", "ok"), "foreign_source", false, 0, "ERROR"},
+		{"the configured source with a suffix", partner, envelope(partner+"x", "evt_4c", "ok"), "foreign_source", false, 0, "ERROR"},
 		{"handler error", partner, envelope(partner, "evt_5", "fail"), "", true, 1, "ERROR"},
-		{"detail not an event", partner, []byte(`{"version":"0","id":"eb-6","detail-type":"x.y","source":"` + partner + `","detail":{"hello":1}}`), "", true, 0, "WARN"},
+		{"detail not an event", partner, []byte(`{"version":"0","id":"eb-6","detail-type":"x.y","source":"` + partner + `","detail":{"hello":1}}`), "not_event", false, 0, "WARN"}, // refused: acknowledged, as no retry can mend it
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,5 +184,44 @@ func TestDedupAcrossSources(t *testing.T) {
 	}
 	if n := r.count("evt_both"); n != 1 {
 		t.Fatalf("ran %d times", n)
+	}
+}
+
+// TestFailClosed: without STRIPE_EVENT_SOURCE (the template's default,
+// EventBridge not enabled), an EventBridge-shaped payload with a Stripe
+// partner source, as anyone allowed lambda:InvokeFunction could send, runs
+// nothing: its method does not run, its one delivery line is an error with
+// outcome foreign_source saying why, and the invocation succeeds so that
+// nothing retries it. The same event with STRIPE_EVENT_SOURCE naming its
+// source runs.
+func TestFailClosed(t *testing.T) {
+	p, r, logs := newPipeline(t, nil)
+	forged := envelope(partner, "evt_forged", "ok")
+	out, err := New(p, "").Invoke(context.Background(), forged)
+	if err != nil || !strings.Contains(string(out), `"status":"foreign_source"`) {
+		t.Fatalf("without STRIPE_EVENT_SOURCE: answer %s, error %v; want foreign_source, acknowledged", out, err)
+	}
+	if n := r.count("evt_forged"); n != 0 {
+		t.Fatalf("the forged event ran %d times without STRIPE_EVENT_SOURCE", n)
+	}
+	lines := logs.Messages(t, "delivery")
+	if len(lines) != 1 {
+		t.Fatalf("delivery lines %v, want 1", lines)
+	}
+	l := lines[0]
+	msg, _ := l["error"].(string)
+	if l["level"] != "ERROR" || l["outcome"] != "foreign_source" || l["source"] != "eventbridge" ||
+		!strings.Contains(msg, "STRIPE_EVENT_SOURCE is not set") || !strings.Contains(msg, `"`+partner+`"`) {
+		t.Fatalf("refusal line %v: want an error with outcome foreign_source naming the source and STRIPE_EVENT_SOURCE", l)
+	}
+
+	long := strings.Repeat("x", 10*maxQuoted)
+	New(p, partner).Invoke(context.Background(), envelope(long, "evt_long", "ok"))
+	if all := logs.Messages(t, "delivery"); len(all) != 2 || strings.Contains(all[1]["error"].(string), long[:maxQuoted+1]) {
+		t.Fatalf("a long source is quoted whole: %v", all)
+	}
+
+	if out, err := New(p, partner).Invoke(context.Background(), forged); err != nil || !strings.Contains(string(out), `"status":"handled"`) || r.count("evt_forged") != 1 {
+		t.Fatalf("with STRIPE_EVENT_SOURCE %s: answer %s, error %v, ran %d; want handled once", partner, out, err, r.count("evt_forged"))
 	}
 }

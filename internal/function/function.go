@@ -7,6 +7,8 @@ package function
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -54,27 +56,56 @@ func (d Deps) WithDefaults() Deps {
 // Init) until it has succeeded once. The zero value is ready to use.
 type Warmup struct {
 	done atomic.Bool
-	mu   sync.Mutex
+	once sync.Once
+	turn chan struct{} // holds a token while f runs
 }
 
+// ErrWarmupBusy reports a Do that gave up, at its context's end, waiting
+// for a warm-up to finish (a Handler Init that ignores its ctx, say): its
+// own, which goes on alone and is used if it succeeds, or another call's.
+var ErrWarmupBusy = errors.New("the warm-up (secrets, Init) did not finish in time")
+
 // Do runs f, unless a call of Do already succeeded, and returns its error.
-// Calls are serialised: one that arrives while f runs waits for it, and then
-// returns at once if it succeeded. After a success, Do costs one atomic
-// load.
+// Calls are serialised: one that arrives while f runs waits for it. No call
+// waits past its own context's end: then it returns ErrWarmupBusy, and an f
+// it started goes on alone (so that an Init ignoring its ctx cannot take an
+// invocation past its deadline); its success counts for every later call.
+// After a success, Do costs one atomic load.
 func (w *Warmup) Do(ctx context.Context, f func(context.Context) error) error {
 	if w.done.Load() {
 		return nil
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.once.Do(func() { w.turn = make(chan struct{}, 1) })
+	select {
+	case w.turn <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrWarmupBusy, context.Cause(ctx))
+	}
 	if w.done.Load() {
+		<-w.turn
 		return nil
 	}
-	if err := f(ctx); err != nil {
+	res := make(chan error, 1)
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the warm-up panicked: %v", r)
+			}
+			if err == nil {
+				w.done.Store(true)
+			}
+			<-w.turn
+			res <- err
+		}()
+		err = f(ctx)
+	}()
+	select {
+	case err := <-res:
 		return err
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrWarmupBusy, context.Cause(ctx))
 	}
-	w.done.Store(true)
-	return nil
 }
 
 // Level is the level of a line about a request answered with status: error
@@ -128,6 +159,34 @@ func (l *Line) Write(ctx context.Context, log *slog.Logger) {
 	}
 	log.LogAttrs(ctx, l.Level, l.Msg, attrs...)
 }
+
+// RedactError returns err with every secret value of m in its text
+// replaced by the secret's name (secrets.Map.Redact, as Line does), for an
+// error that leaves the function other than through a Line: a Lambda
+// invocation's error, a message on standard error. Such an error may quote
+// a value: Stripe's error text (a server may echo the API key), a
+// handler's own. errors.Is and errors.As see err's chain as before, though
+// the errors in it keep their own, unredacted, text. A nil err, or one
+// whose text holds no secret, is returned as it is.
+func RedactError(m secrets.Map, err error) error {
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if r := m.Redact(msg); r != msg {
+		return &redactedError{err: err, msg: r}
+	}
+	return err
+}
+
+// redactedError is an error whose text has its secret values redacted.
+type redactedError struct {
+	err error
+	msg string
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // MaxTail is the most time kept at the end of an invocation, after its
 // work, to record the outcome (a dedup write) and answer. With less than

@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -81,6 +82,51 @@ func TestWarmup(t *testing.T) {
 	}
 }
 
+// TestWarmupWaitBounded: a call arriving while another's f hangs (an Init
+// that ignores its ctx) waits only until its own context ends, then gives
+// up with ErrWarmupBusy; once f returns, the warm-up works again.
+func TestWarmupWaitBounded(t *testing.T) {
+	var w Warmup
+	release := make(chan struct{})
+	started := make(chan struct{})
+	go w.Do(context.Background(), func(context.Context) error {
+		close(started)
+		<-release // ignores its ctx
+		return errors.New("gave up")
+	})
+	<-started
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	if err := w.Do(ctx, func(context.Context) error { return nil }); !errors.Is(err, ErrWarmupBusy) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do while another hangs: %v, want ErrWarmupBusy and the deadline", err)
+	}
+	close(release)
+	if err := w.Do(t.Context(), func(context.Context) error { return nil }); err != nil {
+		t.Fatalf("after the hung one returned: %v", err)
+	}
+
+	// A call's own f that outlives its context: the call returns at its
+	// deadline; f's later success counts.
+	var own Warmup
+	slow := make(chan struct{})
+	ctx2, cancel2 := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel2()
+	if err := own.Do(ctx2, func(context.Context) error { <-slow; return nil }); !errors.Is(err, ErrWarmupBusy) {
+		t.Fatalf("own f past the deadline: %v, want ErrWarmupBusy", err)
+	}
+	close(slow)
+	if err := own.Do(t.Context(), func(context.Context) error { return errors.New("ran again") }); err != nil {
+		t.Fatalf("after the slow f succeeded alone: %v, want its success to count", err)
+	}
+	var panicky Warmup
+	if err := panicky.Do(t.Context(), func(context.Context) error { panic("boom") }); err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("a panicking f: %v", err)
+	}
+	if err := w.Do(t.Context(), func(context.Context) error { return errors.New("not called") }); err != nil {
+		t.Fatalf("after a success: %v", err)
+	}
+}
+
 func TestDepsDefaults(t *testing.T) {
 	d := Deps{}.WithDefaults()
 	if d.Log == nil || d.Stripe == nil || d.RequestID == nil || d.Now == nil {
@@ -92,5 +138,24 @@ func TestDepsDefaults(t *testing.T) {
 	custom := Deps{Now: func() time.Time { return time.Unix(1, 0) }}.WithDefaults()
 	if !custom.Now().Equal(time.Unix(1, 0)) {
 		t.Fatal("a set field was replaced")
+	}
+}
+
+func TestRedactError(t *testing.T) {
+	m := secrets.Map{"STRIPE_KEY": "sk_live_redact_0123456789"}
+	cause := errors.New("Authorization was 'Bearer sk_live_redact_0123456789'")
+	err := RedactError(m, fmt.Errorf("listing the events: %w", cause))
+	if got, want := err.Error(), "listing the events: Authorization was 'Bearer [STRIPE_KEY]'"; got != want {
+		t.Errorf("text %q, want %q", got, want)
+	}
+	if !errors.Is(err, cause) {
+		t.Error("the redacted error no longer unwraps to its cause")
+	}
+	if wrapped := fmt.Errorf("reconcile: %w", err); strings.Contains(wrapped.Error(), "sk_live_") {
+		t.Errorf("wrapping it quotes the key again: %q", wrapped)
+	}
+	clean := errors.New("nothing secret")
+	if RedactError(m, clean) != clean || RedactError(m, nil) != nil || RedactError(nil, cause) != cause {
+		t.Error("an error without a secret in it, or without secrets, is not returned as it is")
 	}
 }

@@ -1,6 +1,7 @@
 package lambdarie_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -50,9 +51,14 @@ func TestInvoke(t *testing.T) {
 		Bootstrap: lambdarie.Build(t, echoPackage),
 		Env:       map[string]string{"ECHO_VAR": "from the test"},
 		Timeout:   7 * time.Second,
+		MemoryMB:  256,
 	})
 	if !strings.HasPrefix(f.URL, "http://127.0.0.1:") {
 		t.Errorf("URL %s, want a 127.0.0.1 address", f.URL)
+	}
+	proxyAddr := f.RuntimeAPI()
+	if !strings.HasPrefix(proxyAddr, "127.0.0.1:") {
+		t.Errorf("RuntimeAPI() %s, want a 127.0.0.1 address", proxyAddr)
 	}
 	tests := []struct {
 		name, payload string
@@ -64,6 +70,9 @@ func TestInvoke(t *testing.T) {
 		{name: "warm", payload: `{"stderr":"err 2","getenv":"ECHO_VAR"}`, env: "from the test", output: "err 2\n"},
 		{name: "no inherited environment", payload: `{"getenv":"HOME"}`},
 		{name: "timeout in the environment", payload: `{"getenv":"AWS_LAMBDA_FUNCTION_TIMEOUT"}`, env: "7"},
+		{name: "memory size in the environment", payload: `{"getenv":"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}`, env: "256"},
+		{name: "the Runtime API is the harness's proxy", payload: `{"getenv":"AWS_LAMBDA_RUNTIME_API"}`, env: proxyAddr},
+		{name: "no shell variables", payload: `{"getenv":"PWD"}`},
 		{name: "function error", payload: `{"fail":"boom"}`, errorMessage: "boom"},
 	}
 	for _, tt := range tests {
@@ -71,6 +80,9 @@ func TestInvoke(t *testing.T) {
 			r, e := invoke(t, f, tt.payload)
 			if r.Status != 200 || e.Env != tt.env || e.ErrorMessage != tt.errorMessage {
 				t.Errorf("answer %d %s, want env %q, errorMessage %q", r.Status, r.Body, tt.env, tt.errorMessage)
+			}
+			if !bytes.Equal(r.Posted, r.Body) || r.PostedError != (tt.errorMessage != "") || r.Exited || r.ColdStart != (tt.name == "cold") {
+				t.Errorf("posted %q (error %v), exited %v, cold start %v; want the body, posted to /error for a function error, no exit, a cold start first", r.Posted, r.PostedError, r.Exited, r.ColdStart)
 			}
 			if tt.errorMessage == "" && r.Output != tt.output {
 				t.Errorf("output %q, want %q", r.Output, tt.output)
@@ -118,9 +130,12 @@ func TestTimeout(t *testing.T) {
 	if r.Status != 200 || string(r.Body) != "Task timed out after 1.00 seconds" || r.Duration > 2500*time.Millisecond {
 		t.Errorf("answer %d %q after %v, want RIE's timeout after 1 s", r.Status, r.Body, r.Duration)
 	}
+	if !r.Exited || r.Posted != nil || string(r.Answer()) != string(r.Body) {
+		t.Errorf("timed out: exited %v, posted %q; want the process killed, nothing posted, RIE's text as the answer", r.Exited, r.Posted)
+	}
 	r, after := invoke(t, f, `{}`)
-	if after.Pid == before.Pid || r.Output != "{\"msg\":\"cold start\"}\n" {
-		t.Errorf("after a timeout: pid %d (before %d), output %q; want a cold start", after.Pid, before.Pid, r.Output)
+	if after.Pid == before.Pid || r.Output != "{\"msg\":\"cold start\"}\n" || !r.ColdStart {
+		t.Errorf("after a timeout: pid %d (before %d), output %q, cold start %v; want a cold start", after.Pid, before.Pid, r.Output, r.ColdStart)
 	}
 }
 
@@ -134,6 +149,9 @@ func TestStartupFailure(t *testing.T) {
 	}
 	if r.Status != 502 || r.Output != "echo: exiting at start-up\n" {
 		t.Errorf("answer %d %q, output %q; want 502 and the function's line", r.Status, r.Body, r.Output)
+	}
+	if !r.Exited || !r.ColdStart || r.Posted != nil {
+		t.Errorf("exited %v, cold start %v, posted %q; want an exit in a new process, nothing posted", r.Exited, r.ColdStart, r.Posted)
 	}
 }
 
@@ -167,6 +185,7 @@ func TestConfigErrors(t *testing.T) {
 	}{
 		{"fractional timeout", lambdarie.Config{Bootstrap: bin, Timeout: 1500 * time.Millisecond}, "whole seconds"},
 		{"bad timeout variable", lambdarie.Config{Bootstrap: bin, Env: map[string]string{"AWS_LAMBDA_FUNCTION_TIMEOUT": "soon"}}, "AWS_LAMBDA_FUNCTION_TIMEOUT"},
+		{"negative memory", lambdarie.Config{Bootstrap: bin, MemoryMB: -1}, "MemoryMB"},
 		{"bootstrap a directory", lambdarie.Config{Bootstrap: t.TempDir()}, "is a directory"},
 		{"no bootstrap", lambdarie.Config{Bootstrap: filepath.Join(t.TempDir(), "bootstrap")}, "no such file"},
 	}

@@ -14,6 +14,7 @@ package metrics
 
 import (
 	"log/slog"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -47,58 +48,90 @@ func Seconds(name string) Def { return Def{Name: name, Unit: UnitSeconds} }
 // Gauge defines a metric of a plain value (0 or 1, say).
 func Gauge(name string) Def { return Def{Name: name, Unit: UnitNone} }
 
-// Schema is the EMF description of one kind of line: its dimension names,
-// which together form one dimension set, and its metrics. It is immutable
-// and safe for concurrent use.
+// Schema is the EMF description of one kind of line: one or more
+// directives, each a dimension set and the metrics aggregated by it. It is
+// immutable and safe for concurrent use.
 type Schema struct {
-	dims   []string
-	defs   []Def
+	dims   []string // every dimension of every directive, first seen first
+	defs   []Def    // every metric of every directive, in order
+	dirs   []directive
 	prefix []byte // `{"Timestamp":`
 	suffix []byte // `,"CloudWatchMetrics":[...]}`
 }
 
-// NewSchema returns the schema of lines with the given dimensions and
-// metrics.
+// directive is one CloudWatchMetrics directive of a Schema.
+type directive struct {
+	dims []string
+	defs []Def
+}
+
+// NewSchema returns the schema of lines with the given dimensions, which
+// together form one dimension set, and metrics.
 func NewSchema(dims []string, defs ...Def) *Schema {
+	return build([]directive{{dims: dims, defs: defs}})
+}
+
+// With returns a schema with s's directives and one more: the metrics defs
+// aggregated by the dimension set dims. Its lines carry s's dimensions and
+// then those of dims not yet among them, and s's metrics and then defs.
+// (A metric needed by a coarser dimension set only, say a count of failures
+// per function, is declared this way, so that the finer set of s does not
+// multiply it into one custom metric per value.)
+func (s *Schema) With(dims []string, defs ...Def) *Schema {
+	return build(append(append([]directive(nil), s.dirs...), directive{dims: dims, defs: defs}))
+}
+
+// build renders the directives.
+func build(dirs []directive) *Schema {
 	// Written by hand rather than with encoding/json: schemas are built at
 	// package initialisation, and encoding/json's first use costs a cold
 	// start half a millisecond.
-	d := []byte(`[{"Namespace":`)
-	d = strconv.AppendQuote(d, Namespace)
-	d = append(d, `,"Dimensions":[[`...)
-	for i, name := range dims {
+	s := &Schema{dirs: dirs}
+	d := []byte{'['}
+	for i, dir := range dirs {
 		if i > 0 {
 			d = append(d, ',')
 		}
-		d = strconv.AppendQuote(d, name)
-	}
-	d = append(d, `]],"Metrics":[`...)
-	for i, def := range defs {
-		if i > 0 {
-			d = append(d, ',')
+		d = append(d, `{"Namespace":`...)
+		d = strconv.AppendQuote(d, Namespace)
+		d = append(d, `,"Dimensions":[[`...)
+		for j, name := range dir.dims {
+			if j > 0 {
+				d = append(d, ',')
+			}
+			d = strconv.AppendQuote(d, name)
+			if !slices.Contains(s.dims, name) {
+				s.dims = append(s.dims, name)
+			}
 		}
-		d = append(d, `{"Name":`...)
-		d = strconv.AppendQuote(d, def.Name)
-		d = append(d, `,"Unit":`...)
-		d = strconv.AppendQuote(d, def.Unit)
-		d = append(d, '}')
+		d = append(d, `]],"Metrics":[`...)
+		for j, def := range dir.defs {
+			if j > 0 {
+				d = append(d, ',')
+			}
+			d = append(d, `{"Name":`...)
+			d = strconv.AppendQuote(d, def.Name)
+			d = append(d, `,"Unit":`...)
+			d = strconv.AppendQuote(d, def.Unit)
+			d = append(d, '}')
+			s.defs = append(s.defs, def)
+		}
+		d = append(d, "]}"...)
 	}
-	d = append(d, "]}]"...)
-	return &Schema{
-		dims:   dims,
-		defs:   defs,
-		prefix: []byte(`{"Timestamp":`),
-		suffix: append(append([]byte(`,"CloudWatchMetrics":`), d...), '}'),
-	}
+	d = append(d, ']')
+	s.prefix = []byte(`{"Timestamp":`)
+	s.suffix = append(append([]byte(`,"CloudWatchMetrics":`), d...), '}')
+	return s
 }
 
-// Metrics returns the metrics the schema defines.
+// Metrics returns the metrics the schema defines, of every directive.
 func (s *Schema) Metrics() []Def { return append([]Def(nil), s.defs...) }
 
 // Append appends to attrs the attributes that make a JSON log line an EMF
 // record of s at time now: "_aws", each dimension with its value from
-// dims, and each metric with its value from values, in the schema's order.
-// Missing values are left out, which CloudWatch reads as no data point.
+// dims, and each metric with its value from values, in the schema's order
+// (see With). Missing values are left out, which CloudWatch reads as no
+// data point.
 func (s *Schema) Append(attrs []slog.Attr, now time.Time, dims []string, values ...float64) []slog.Attr {
 	attrs = append(attrs, slog.Any("_aws", &emf{s: s, ms: now.UnixMilli()}))
 	for i, name := range s.dims {
@@ -116,7 +149,7 @@ func (s *Schema) Append(attrs []slog.Attr, now time.Time, dims []string, values 
 
 // emfScratch is the room an emf has to render itself without allocating:
 // enough for a few metrics and dimensions.
-const emfScratch = 320
+const emfScratch = 512
 
 // emf is the "_aws" object of one line.
 type emf struct {

@@ -25,6 +25,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"stripetask/internal/devtools"
 )
@@ -73,6 +74,18 @@ func (s *Server) Config(tb testing.TB) aws.Config {
 		tb.Fatalf("AWS SDK configuration for moto_server: %v", err)
 	}
 	return cfg
+}
+
+// ConfigFor returns an AWS SDK configuration for s built without the
+// process environment (a region, dummy credentials, s's endpoint), for the
+// test's own clients in a test that runs in parallel and so cannot use
+// Config.
+func (s *Server) ConfigFor() aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("testing", "testing", ""),
+		BaseEndpoint: aws.String(s.URL()),
+	}
 }
 
 // PointSDK is Env with endpoint instead of a moto_server: for a test of an

@@ -66,6 +66,8 @@ func tokenMatches(token string, keys []string) bool {
 func (h *Handler) refresh(ctx context.Context) (secrets.Map, bool) {
 	m, fetched, err := secrets.Refresh(ctx, h.cfg.Secrets)
 	if err != nil {
+		// The secrets source's own error: it never contains a secret value
+		// (secrets.Source).
 		h.log.Error("refetching secrets after a bearer token mismatch failed", "error", err.Error())
 		return nil, false
 	}

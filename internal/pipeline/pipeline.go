@@ -40,72 +40,6 @@ import (
 	"stripetask/secrets"
 )
 
-// Outcome says what became of one event. Its values are the words of the
-// "outcome" attribute of the log line. Sources add their own outcomes for
-// events they refuse before the pipeline (see Pipeline.Refuse).
-type Outcome string
-
-// The outcomes of Handle.
-const (
-	// Handled: the method ran and returned nil.
-	Handled Outcome = "handled"
-	// Ignored: no method and no Default; nothing ran.
-	Ignored Outcome = "ignored"
-	// Duplicate: a run of the event already completed; nothing ran.
-	Duplicate Outcome = "duplicate"
-	// InProgress: another run holds a live claim on the event; nothing ran.
-	InProgress Outcome = "in_progress"
-	// HandlerError: the method returned an error.
-	HandlerError Outcome = "handler_error"
-	// HandlerPanic: the method panicked; the panic was recovered.
-	HandlerPanic Outcome = "handler_panic"
-	// HandlerTimeout: the method did not return by its deadline, though
-	// its context had ended; the event was answered without it. With a
-	// dedup store its claim stays held, and extended, until the method
-	// returns, then it is settled as usual.
-	HandlerTimeout Outcome = "handler_timeout"
-	// UndecodableObject: data.object does not decode into the method's
-	// type; nothing ran.
-	UndecodableObject Outcome = "undecodable_object"
-	// NotEvent: the body is JSON but not a Stripe event.
-	NotEvent Outcome = "not_event"
-	// Malformed: the body is not valid JSON.
-	Malformed Outcome = "malformed"
-	// APIVersionMismatch: STRICT_API_VERSION refused the event's
-	// api_version.
-	APIVersionMismatch Outcome = "api_version_mismatch"
-	// DedupUnavailable: the dedup store could not answer; nothing ran.
-	DedupUnavailable Outcome = "dedup_unavailable"
-	// SecretsUnavailable: the secrets could not be loaded; nothing ran.
-	SecretsUnavailable Outcome = "secrets_unavailable"
-	// InitFailed: the Handler's Init failed; nothing ran.
-	InitFailed Outcome = "init_failed"
-	// TestEventInLiveMode: a test-mode event (livemode false) reached a
-	// function whose STRIPE_KEY is a live key (a live Connect endpoint
-	// also receives its connected accounts' test events); nothing ran.
-	// Config.AcceptTestEvents runs them.
-	TestEventInLiveMode Outcome = "test_event_in_live_mode"
-	// Queued: with a Queue, the event was sent to it, to run elsewhere.
-	Queued Outcome = "queued"
-	// QueueUnavailable: with a Queue, the queue did not take the event;
-	// nothing ran.
-	QueueUnavailable Outcome = "queue_unavailable"
-)
-
-// Level is the level of the log line of an event with this outcome when
-// its source gives no status: info for the outcomes that acknowledge the
-// event, error for those that leave it for a retry because something is
-// wrong here, warning for the rest.
-func (o Outcome) Level() slog.Level {
-	switch o {
-	case Handled, Ignored, Duplicate, Queued, TestEventInLiveMode:
-		return slog.LevelInfo
-	case HandlerError, HandlerPanic, HandlerTimeout, DedupUnavailable, SecretsUnavailable, InitFailed, QueueUnavailable:
-		return slog.LevelError
-	}
-	return slog.LevelWarn
-}
-
 // Source describes where events come from. Each adapter declares one and
 // passes it with every Input.
 type Source struct {
@@ -220,11 +154,17 @@ var errAbandoned = errors.New("the method did not return by its deadline althoug
 // logMsg is the message of the one line per event.
 const logMsg = "delivery"
 
-// eventMetrics are the metrics of the line of every event, refused ones
-// included: Events counts them by function and outcome, HandlerDuration
-// times the methods that ran (see README, Operating).
-var eventMetrics = metrics.NewSchema([]string{"Function", "Outcome"},
-	metrics.Count("Events"), metrics.Milliseconds("HandlerDuration"))
+// The metrics of the line of every event, refused ones included (see
+// README, Operating): Events counts the events by function and outcome;
+// HandlerDuration times the methods that ran; Alerts counts, by function
+// alone, the events whose outcome alerts (Outcome.Alerts), which the
+// template's failure alarm watches: the table decides what it counts.
+var (
+	eventMetrics         = metrics.NewSchema([]string{"Function", "Outcome"}, metrics.Count("Events"))
+	eventMetricsDuration = metrics.NewSchema([]string{"Function", "Outcome"}, metrics.Count("Events"), metrics.Milliseconds("HandlerDuration"))
+	alertMetrics         = eventMetrics.With([]string{"Function"}, metrics.Count("Alerts"))
+	alertMetricsDuration = eventMetricsDuration.With([]string{"Function"}, metrics.Count("Alerts"))
+)
 
 // Pipeline runs events through the Handler. It is safe for concurrent use.
 type Pipeline struct {
@@ -233,6 +173,8 @@ type Pipeline struct {
 	warm   function.Warmup
 	marks  dedup.Marks         // the dedup store's, when it keeps marks
 	newest dispatch.NewestFunc // Env.Stale's source, from marks
+	// abandoned tracks the runs answered without their method.
+	abandoned abandoned
 }
 
 // objectMark is the prefix of the mark that holds, per data.object id, the
@@ -268,6 +210,12 @@ func (p *Pipeline) Warm(ctx context.Context) (Outcome, error) {
 		return "", nil
 	case errors.Is(err, dispatch.ErrInit):
 		return InitFailed, err
+	case errors.Is(err, function.ErrWarmupBusy):
+		// Out of time: on the secrets if none are held yet, else on the
+		// Handler's Init.
+		if _, held := secrets.Cached(p.cfg.Secrets); held {
+			return InitFailed, err
+		}
 	}
 	return SecretsUnavailable, err
 }
@@ -500,9 +448,14 @@ func (p *Pipeline) run(ctx context.Context, dl *dispatch.Delivery, in *Input, b 
 		return err
 	case <-abandon.C:
 	}
-	// Answer without the method; it keeps its claim until it returns.
+	// Answer without the method; it keeps its claim until it returns. In
+	// AWS Lambda the environment then ends right after the answer (see
+	// Abandoned); elsewhere (serve, tests) the run goes on and settles.
+	p.abandoned.begin()
 	go func() {
 		err := <-done
+		p.abandoned.returned()
+		defer p.abandoned.settled()
 		ended()
 		if c != nil {
 			c.settle(context.WithoutCancel(ctx), budget{}, err)
@@ -567,11 +520,11 @@ func (c *claimed) keepAlive(runCtx context.Context, cancel context.CancelCauseFu
 				leaseEnd = next
 				continue
 			case errors.Is(err, dedup.ErrNotOwner):
-				c.p.log.Error("dedup: the claim was lost while its method ran; ending the method's context", "event_id", c.id, "error", err.Error())
+				c.p.log.Error("dedup: the claim was lost while its method ran; ending the method's context", "event_id", c.id, "error", c.p.redact(err))
 				cancel(ErrLeaseLost)
 				return
 			}
-			c.p.log.Error("dedup: could not extend the claim", "event_id", c.id, "lease_ends_in_ms", leaseEnd.Sub(now()).Milliseconds(), "error", err.Error())
+			c.p.log.Error("dedup: could not extend the claim", "event_id", c.id, "lease_ends_in_ms", leaseEnd.Sub(now()).Milliseconds(), "error", c.p.redact(err))
 			// Another attempt comes at the next tick; if that one could
 			// not succeed with a margin before the lease ends, stop the
 			// run now, while the claim is still surely ours.
@@ -615,7 +568,7 @@ func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
 		if c.p.marks != nil && c.object != "" {
 			// The newest event handled about this object, for Env.Stale.
 			if err := c.p.marks.Raise(ctx, objectMark+c.object, c.created); err != nil {
-				c.p.log.Error("dedup: could not record the object's newest handled event; Stale may miss it", "event_id", c.id, "object_id", c.object, "error", err.Error())
+				c.p.log.Error("dedup: could not record the object's newest handled event; Stale may miss it", "event_id", c.id, "object_id", c.object, "error", c.p.redact(err))
 			}
 		}
 	} else {
@@ -623,7 +576,7 @@ func (c *claimed) settle(ctx context.Context, b budget, runErr error) {
 		err = c.p.cfg.Dedup.Release(ctx, c.id, c.owner)
 	}
 	if err != nil {
-		c.p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", c.id, "error", err.Error())
+		c.p.log.Error("dedup: could not "+op+" the claim; it lapses at its lease", "event_id", c.id, "error", c.p.redact(err))
 	}
 }
 
@@ -650,6 +603,36 @@ func (p *Pipeline) Refuse(ctx context.Context, in Input, outcome Outcome, err er
 	p.writeLine(ctx, &in, &res, nil, start)
 }
 
+// redactWait bounds the Load of a source that cannot say what it holds
+// (not a secrets.Cacher), for the redaction of a line.
+const redactWait = 250 * time.Millisecond
+
+// heldSecrets returns the secrets to redact a line with: the snapshot the
+// source holds, never a fetch (secrets.Cached). The line may be about the
+// secrets' backend being down, and its context may have no deadline; what
+// is held is every value that can have reached the error's text. A source
+// that is no secrets.Cacher is asked to Load within redactWait.
+func (p *Pipeline) heldSecrets(ctx context.Context) secrets.Map {
+	if m, ok := secrets.Cached(p.cfg.Secrets); ok {
+		return m
+	}
+	if _, ok := p.cfg.Secrets.(secrets.Cacher); ok {
+		return nil // holds nothing yet: no value can have reached the text
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), redactWait)
+	defer cancel()
+	m, _ := p.cfg.Secrets.Load(ctx)
+	return m
+}
+
+// redact returns err's text with every secret value the source holds
+// replaced by its name, for the lines other than an event's own (AWS's
+// errors quote no secret, but every line goes through the same redaction).
+func (p *Pipeline) redact(err error) string {
+	m, _ := secrets.Cached(p.cfg.Secrets)
+	return m.Redact(err.Error())
+}
+
 // writeLine writes the one line of an event.
 func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack []byte, start time.Time) {
 	line := function.Line{
@@ -670,7 +653,7 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 		return
 	}
 	if res.Err != nil && line.Secrets == nil {
-		line.Secrets, _ = p.cfg.Secrets.Load(ctx)
+		line.Secrets = p.heldSecrets(ctx)
 	}
 	var buf [12]slog.Attr
 	attrs := buf[:0]
@@ -689,8 +672,16 @@ func (p *Pipeline) writeLine(ctx context.Context, in *Input, res *Result, stack 
 	}
 	if p.cfg.Function != "" {
 		dims := [2]string{p.cfg.Function, string(res.Outcome)}
+		alerts := res.Outcome.Alerts()
 		if res.HandlerDuration > 0 {
-			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1, float64(res.HandlerDuration.Microseconds())/1000)
+			ms := float64(res.HandlerDuration.Microseconds()) / 1000
+			if alerts {
+				attrs = alertMetricsDuration.Append(attrs, p.cfg.Now(), dims[:], 1, ms, 1)
+			} else {
+				attrs = eventMetricsDuration.Append(attrs, p.cfg.Now(), dims[:], 1, ms)
+			}
+		} else if alerts {
+			attrs = alertMetrics.Append(attrs, p.cfg.Now(), dims[:], 1, 1)
 		} else {
 			attrs = eventMetrics.Append(attrs, p.cfg.Now(), dims[:], 1)
 		}

@@ -65,6 +65,9 @@ func (h *testHandler) Init(ctx context.Context) error {
 	if h.Secrets["INIT_FAILS"] == "yes" {
 		return errors.New("cannot reach the warehouse")
 	}
+	if h.Secrets["INIT_HANGS"] == "yes" {
+		<-h.st.release // ignores its ctx
+	}
 	return nil
 }
 
@@ -139,6 +142,13 @@ func (s *source) Load(context.Context) (secrets.Map, error) {
 	return s.m, s.err
 }
 
+// Cached is what the source holds: its map, unless it is failing.
+func (s *source) Cached() (secrets.Map, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.m, s.err == nil && s.m != nil
+}
+
 func (s *source) set(m secrets.Map, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,12 +205,12 @@ func TestOutcomes(t *testing.T) {
 		{name: "ignored", body: []byte(`{"id":"evt_1","object":"event","type":"customer.created","data":{"object":{"id":"cus_1","object":"customer"}}}`), want: Ignored, level: "INFO"},
 		{name: "handler error", body: charge("evt_1", "ch_1", "fail"), want: HandlerError, method: "ChargeSucceeded", runs: 1, level: "ERROR"},
 		{name: "handler panic", body: charge("evt_1", "ch_1", "panic"), want: HandlerPanic, method: "ChargeSucceeded", runs: 1, level: "ERROR"},
-		{name: "undecodable object", body: []byte(`{"id":"evt_1","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_1","amount":"lots"}}}`), want: UndecodableObject, method: "ChargeSucceeded", level: "WARN"},
+		{name: "undecodable object", body: []byte(`{"id":"evt_1","object":"event","type":"charge.succeeded","data":{"object":{"id":"ch_1","amount":"lots"}}}`), want: UndecodableObject, method: "ChargeSucceeded", level: "ERROR"},
 		{name: "not an event", body: []byte(`{"id":"cus_1","object":"customer"}`), want: NotEvent, level: "WARN"},
 		{name: "malformed", body: []byte(`{"id":`), want: Malformed, level: "WARN"},
 		{name: "empty body", body: nil, want: Malformed, level: "WARN"},
 		{name: "api version refused", body: []byte(`{"id":"evt_1","object":"event","api_version":"2020-08-27","type":"charge.succeeded","data":{"object":{"id":"ch_1"}}}`),
-			opts: []dispatch.Option{dispatch.StrictAPIVersion(true)}, want: APIVersionMismatch, method: "ChargeSucceeded", level: "WARN"},
+			opts: []dispatch.Option{dispatch.StrictAPIVersion(true)}, want: APIVersionMismatch, method: "ChargeSucceeded", level: "ERROR"},
 		{name: "secrets unavailable", srcErr: fmt.Errorf("%w: fetching secret stripetask/prod: timeout", secrets.ErrUnavailable), body: charge("evt_1", "ch_1", "ok"), want: SecretsUnavailable, level: "ERROR"},
 		{name: "init failed", secrets: secrets.Map{"STRIPE_KEY": stripeKey, "INIT_FAILS": "yes"}, body: charge("evt_1", "ch_1", "ok"), want: InitFailed, level: "ERROR"},
 	}
@@ -367,16 +377,18 @@ func TestRefuse(t *testing.T) {
 	}
 }
 
-// TestOutcomeLevel pins the level of every outcome without a status.
+// TestOutcomeLevel pins the level of every outcome without a status: error
+// for those that alert, info for the done ones, warning for the rest.
 func TestOutcomeLevel(t *testing.T) {
 	for o, want := range map[Outcome]slog.Level{
 		Handled: slog.LevelInfo, Ignored: slog.LevelInfo, Duplicate: slog.LevelInfo,
-		InProgress: slog.LevelWarn, UndecodableObject: slog.LevelWarn, NotEvent: slog.LevelWarn,
-		Malformed: slog.LevelWarn, APIVersionMismatch: slog.LevelWarn,
+		InProgress: slog.LevelWarn, UndecodableObject: slog.LevelError, NotEvent: slog.LevelWarn,
+		Malformed: slog.LevelWarn, APIVersionMismatch: slog.LevelError,
 		HandlerError: slog.LevelError, HandlerPanic: slog.LevelError, DedupUnavailable: slog.LevelError,
 		SecretsUnavailable: slog.LevelError, InitFailed: slog.LevelError,
 		HandlerTimeout: slog.LevelError, QueueUnavailable: slog.LevelError,
 		Queued: slog.LevelInfo, TestEventInLiveMode: slog.LevelInfo,
+		BadSignature: slog.LevelWarn, ForeignSource: slog.LevelError, AuthNotConfigured: slog.LevelError,
 	} {
 		if got := o.Level(); got != want {
 			t.Errorf("%s.Level() = %v, want %v", o, got, want)
@@ -619,6 +631,13 @@ func TestAbandonedRun(t *testing.T) {
 	if res.Outcome != HandlerTimeout || !time.Now().Before(deadline) {
 		t.Fatalf("%+v, %v after the deadline", res, time.Since(deadline))
 	}
+	// In AWS Lambda the source's runtime ends the environment now
+	// (lambdaenv): Abandoned says so.
+	wctx, wcancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	if !tb.p.Abandoned(wctx) {
+		t.Error("Abandoned reports no run while the abandoned method runs")
+	}
+	wcancel()
 	time.Sleep(time.Second) // past the first lease: kept alive by the abandoned run
 	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-2"}); res.Outcome != InProgress {
 		t.Fatalf("while the abandoned run goes on: %+v", res)
@@ -636,6 +655,12 @@ func TestAbandonedRun(t *testing.T) {
 	}
 	if n := tb.st.count("ch_slow"); n != 1 {
 		t.Fatalf("ran %d times", n)
+	}
+	// Settled: nothing is left running, so nothing need end.
+	wctx, wcancel = context.WithTimeout(t.Context(), 10*time.Second)
+	defer wcancel()
+	if tb.p.Abandoned(wctx) {
+		t.Error("Abandoned still reports a run after it returned and settled")
 	}
 	if !strings.Contains(tb.log.String(), "an abandoned run returned") {
 		t.Errorf("the abandoned run's end was not logged:\n%s", tb.log)

@@ -31,12 +31,13 @@ import (
 var source = &pipeline.Source{Name: "queue"}
 
 // Succeeded reports whether a message whose event ended with outcome is
-// done: handled, a duplicate of a handled one, or one nobody handles. Any
-// other outcome is a failure, delivered again until the queue's
-// maxReceiveCount sends it to the dead-letter queue.
-func Succeeded(o pipeline.Outcome) bool {
-	return o == pipeline.Handled || o == pipeline.Duplicate || o == pipeline.Ignored
-}
+// done: the worker's mapping of the outcome's disposition. Done is deleted
+// from the queue; Retry is a batch item failure, delivered again after the
+// visibility timeout until the queue's maxReceiveCount sends it to the
+// dead-letter queue; Refused is a batch item failure too, so that an input
+// no retry mends ends in the dead-letter queue, where someone sees it,
+// rather than being dropped.
+func Succeeded(o pipeline.Outcome) bool { return o.Done() }
 
 // Worker runs batches of queue messages through a pipeline.
 type Worker struct {
@@ -176,6 +177,9 @@ func (w *Worker) Poll(ctx context.Context, api ReceiveAPI, url string, out io.Wr
 				continue
 			}
 			if _, err := api.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: aws.String(h)}); err != nil {
+				// SQS's error: the request holds the queue's URL and a
+				// receipt handle, no secret, and the SDK's errors quote
+				// neither the credentials nor the signature.
 				log.Error("queueworker: deleting a handled message failed; it will be delivered again and answered duplicate", "message_id", id, "error", err.Error())
 			}
 		}

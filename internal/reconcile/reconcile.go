@@ -220,6 +220,13 @@ const (
 // errStop ends a pass's listing early, for the reason in Summary.Stopped.
 var errStop = errors.New("reconcile: pass stopped")
 
+// ErrStripeSilent reports a pass whose time ran out waiting on Stripe's
+// Events API before it had read a single event: the API hangs (a network
+// that accepts connections and never answers), which is a failure of the
+// pass, alarmed (ReconcileErrorsAlarm), not a pass cut short by its
+// deadline with progress to save.
+var ErrStripeSilent = errors.New("reconcile: Stripe's Events API did not answer before the pass's deadline")
+
 // pass is one run of Reconciler.Pass.
 type pass struct {
 	r       *Reconciler
@@ -241,8 +248,9 @@ type pass struct {
 // (the Lambda request id). The error reports a pass that failed: its
 // secrets, its state or Stripe's Events API could not be read, or its
 // progress could not be saved; events whose methods fail are not errors
-// of the pass (they are pending, and counted in Summary.Failed). A pass
-// stops a margin (function.Tail) before ctx's deadline.
+// of the pass (they are pending, and counted in Summary.Failed). Its text
+// has every secret value replaced by its name (function.RedactError). A
+// pass stops a margin (function.Tail) before ctx's deadline.
 func (r *Reconciler) Pass(ctx context.Context, id string) (Summary, error) {
 	p := &pass{r: r, id: id, start: r.cfg.Now(), seen: map[string]bool{}}
 	realStart := time.Now()
@@ -263,7 +271,9 @@ func (r *Reconciler) Pass(ctx context.Context, id string) (Summary, error) {
 	p.finish()
 	p.sum.Duration = time.Since(realStart)
 	r.writeSummary(ctx, id, &p.sum, p.secrets, err)
-	return p.sum, err
+	// The error leaves the function (the invocation's error, `once`'s
+	// stderr) and may quote Stripe's error text, which may quote the key.
+	return p.sum, function.RedactError(p.secrets, err)
 }
 
 // run is the pass itself.
@@ -365,6 +375,9 @@ func (p *pass) retryPending() error {
 				continue
 			}
 			if p.work.Err() != nil {
+				if p.sum.Listed == 0 {
+					return fmt.Errorf("%w: fetching pending event %s: %w", ErrStripeSilent, e.ID, err)
+				}
 				p.sum.Stopped = p.timeUp()
 				return errStop
 			}
@@ -421,6 +434,8 @@ func (p *pass) scan(from int64) error {
 		return nil
 	case errors.Is(err, errStop):
 		return err
+	case p.work.Err() != nil && p.sum.Listed == 0:
+		return fmt.Errorf("%w: listing events: %w", ErrStripeSilent, err)
 	case p.work.Err() != nil:
 		p.sum.Stopped = p.timeUp()
 		return errStop
@@ -436,30 +451,35 @@ func (p *pass) complete() {
 	}
 }
 
+// StaysPending reports whether an event that ended with outcome stays pending:
+// the reconciler's mapping of the outcome's disposition. Done leaves the
+// pending events; Retry and Refused stay, retried by every pass until they
+// are done or Stripe's 30 days are up (then logged lost).
+func StaysPending(o pipeline.Outcome) bool { return !o.Done() }
+
 // runEvent runs one event through the pipeline, counts its outcome, and
 // keeps it pending unless it is done.
 func (p *pass) runEvent(e *stripe.Event) {
 	p.seen[e.ID] = true
 	p.sum.Listed++
 	res := p.r.cfg.Pipeline.Handle(p.work, pipeline.Input{Source: source, Event: e, RequestID: p.id, Secrets: p.secrets})
-	done := true
 	switch res.Outcome {
 	case pipeline.Duplicate:
 		p.sum.AlreadyDone++
 	case pipeline.Handled:
 		p.sum.Dispatched++
 		p.sum.Handled++
-	case pipeline.Ignored, pipeline.TestEventInLiveMode:
-		p.sum.Ignored++ // nothing to run, as the webhook acknowledges it
-	case pipeline.InProgress, pipeline.Queued:
+	case pipeline.InProgress:
 		p.sum.InProgress++ // left to the run that holds it
-		done = false
 	default:
-		p.sum.Dispatched++
-		p.sum.Failed++
-		done = false
+		if res.Outcome.Done() {
+			p.sum.Ignored++ // nothing to run, as the webhook acknowledges it
+		} else {
+			p.sum.Dispatched++
+			p.sum.Failed++
+		}
 	}
-	if done {
+	if !StaysPending(res.Outcome) {
 		delete(p.pending, e.ID)
 		return
 	}
@@ -488,7 +508,7 @@ func (p *pass) save() error {
 	err := p.r.cfg.State.Save(p.saveCtx, &p.st)
 	if errors.Is(err, ErrConflict) {
 		p.sum.Stopped = StoppedConflict
-		p.r.cfg.Log.Warn("reconcile: another pass saved the state meanwhile: this one stops, leaving the state to it", "error", err.Error())
+		p.r.cfg.Log.Warn("reconcile: another pass saved the state meanwhile: this one stops, leaving the state to it", "error", p.secrets.Redact(err.Error()))
 	}
 	return err
 }

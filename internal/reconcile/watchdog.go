@@ -52,8 +52,9 @@ func (c EndpointCheck) Measured() bool {
 
 // checkEndpoint reads the webhook endpoint named by the secrets. A disabled
 // or missing endpoint is logged as an error (every pass, until it is
-// enabled again); an unset id or a failed read as a warning. It never
-// fails the pass.
+// enabled again); an unset id or a failed read as a warning, with every
+// secret value of m in Stripe's error replaced by its name. It never fails
+// the pass.
 func checkEndpoint(ctx context.Context, api *client.API, m secrets.Map, log *slog.Logger) EndpointCheck {
 	id := strings.TrimSpace(m[EndpointIDSecret])
 	if id == "" {
@@ -70,7 +71,10 @@ func checkEndpoint(ctx context.Context, api *client.API, m secrets.Map, log *slo
 				"endpoint_id", id, "endpoint_status", EndpointMissing)
 			return EndpointCheck{ID: id, Status: EndpointMissing}
 		}
-		log.Warn("could not read the webhook endpoint", "endpoint_id", id, "error", err.Error())
+		// Stripe's error text may quote the API key (stripe-mock echoes a
+		// key it refuses; a proxy may echo the request): redacted, as every
+		// line of the functions is.
+		log.Warn("could not read the webhook endpoint", "endpoint_id", id, "error", m.Redact(err.Error()))
 		return EndpointCheck{ID: id, Status: EndpointUnknown}
 	}
 	if e.Status == EndpointDisabled {

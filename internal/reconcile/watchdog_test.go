@@ -1,10 +1,15 @@
 package reconcile_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
+	"github.com/stripe/stripe-go/v76"
+
 	"stripetask/internal/reconcile"
+	"stripetask/internal/stripeclient"
+	"stripetask/internal/stripemock"
 )
 
 // TestEndpointWatchdog: each pass reads the webhook endpoint whose id
@@ -89,4 +94,37 @@ func endpointErrors(t *testing.T, w *world) []map[string]any {
 		}
 	}
 	return out
+}
+
+// TestWatchdogRedactsStripe: Stripe's error text may quote the API key,
+// and stripe-mock (the real one, started by the test) does for a key it
+// refuses: "Authorization was 'Bearer sk_live_...'". The watchdog's
+// warning, the pass's summary line and the error the pass returns (the
+// invocation's error, `once`'s stderr) name the secret instead of quoting
+// it, and the error still unwraps to Stripe's.
+func TestWatchdogRedactsStripe(t *testing.T) {
+	const key = "sk_live_51LeakTestKey0123456789abcdefGHIJ" // stripe-mock accepts only test keys
+	w := newWorld(t, nil, "")
+	w.secrets[stripeclient.KeySecret] = key
+	w.secrets[stripeclient.APIBaseSecret] = stripemock.Start(t)
+	_, err := w.reconciler(nil).Pass(t.Context(), "echo")
+	if err == nil {
+		t.Fatal("the pass succeeded with a key stripe-mock refuses")
+	}
+	if _, ok := errors.AsType[*stripe.Error](err); !ok || strings.Contains(err.Error(), key) || !strings.Contains(err.Error(), "[STRIPE_KEY]") {
+		t.Errorf("the pass's error %q (Stripe's: %v): want Stripe's error, with the key named, not quoted", err, ok)
+	}
+	if strings.Contains(w.logs.String(), key) {
+		t.Errorf("the log quotes the key:\n%s", w.logs)
+	}
+	warned := false
+	for _, l := range w.logs.Lines(t) {
+		if l["msg"] == "could not read the webhook endpoint" {
+			msg, _ := l["error"].(string)
+			warned = strings.Contains(msg, "Authorization was 'Bearer [STRIPE_KEY]'")
+		}
+	}
+	if !warned {
+		t.Errorf("no watchdog warning with Stripe's error, the key named:\n%s", w.logs)
+	}
 }

@@ -70,6 +70,10 @@ func writeError(ctx context.Context, w http.ResponseWriter, log *slog.Logger, id
 	if f.status >= 500 {
 		level = slog.LevelError
 	}
+	// The transport holds no secrets, and its errors quote none: a body
+	// that is not base64, a path, Prepare's error (the secrets source's,
+	// or a signature's), or a panic of the function's own code (not a
+	// Handler's: the pipeline recovers those, and redacts them).
 	attrs := []slog.Attr{
 		slog.String("request_id", id),
 		slog.Int("status", f.status),

@@ -39,8 +39,10 @@ type Options struct {
 	// is "" or "/", the handler serves every path.
 	Path string
 
-	// DefaultAddr is the default listen address of serve mode.
-	// It defaults to ":3000".
+	// DefaultAddr is the default listen address of serve mode. It
+	// defaults to "127.0.0.1:3000": loopback, since a local function runs
+	// with whatever secrets its environment holds; `serve -addr` opts in
+	// to other interfaces (":3000", "0.0.0.0:3000" for all of them).
 	DefaultAddr string
 
 	// Stdin, Stdout and Stderr default to os.Stdin, os.Stdout and
@@ -131,7 +133,7 @@ func (o Options) withDefaults() Options {
 		o.Name = filepath.Base(os.Args[0])
 	}
 	if o.DefaultAddr == "" {
-		o.DefaultAddr = ":3000"
+		o.DefaultAddr = "127.0.0.1:3000"
 	}
 	if o.Stdin == nil {
 		o.Stdin = os.Stdin
@@ -179,7 +181,7 @@ arguments and runs as the Lambda function.
 func (o *Options) serve(ctx context.Context, h http.Handler, args []string) int {
 	fs := flag.NewFlagSet(o.Name+" serve", flag.ContinueOnError)
 	fs.SetOutput(o.Stderr)
-	addr := fs.String("addr", o.DefaultAddr, "listen on `address`")
+	addr := fs.String("addr", o.DefaultAddr, "listen on `address` (:PORT or 0.0.0.0:PORT for every interface)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -215,6 +217,8 @@ func (o *Options) serve(ctx context.Context, h http.Handler, args []string) int 
 		o.Ready(ln.Addr())
 	}
 
+	// net/http's errors here are the listener's and the shutdown's: they
+	// quote no request, and the transport holds no secrets.
 	select {
 	case err := <-errc:
 		o.Log.Error("serving", "err", err)

@@ -72,29 +72,37 @@ var ErrFutureTimestamp = errors.New("signature timestamp is in the future")
 var ErrNoMatchingSecret = errors.New("no signing secret matches")
 
 // The outcomes of deliveries refused before the pipeline.
+// (pipeline's closed set holds them, with their dispositions.)
 const (
-	MethodNotAllowed  pipeline.Outcome = "method_not_allowed"
-	AuthNotConfigured pipeline.Outcome = "auth_not_configured"
-	Unauthorized      pipeline.Outcome = "unauthorized"
-	TooLarge          pipeline.Outcome = "too_large"
-	UnreadableBody    pipeline.Outcome = "unreadable_body"
-	BadSignature      pipeline.Outcome = "bad_signature"
+	MethodNotAllowed  = pipeline.MethodNotAllowed
+	AuthNotConfigured = pipeline.AuthNotConfigured
+	Unauthorized      = pipeline.Unauthorized
+	TooLarge          = pipeline.TooLarge
+	UnreadableBody    = pipeline.UnreadableBody
+	BadSignature      = pipeline.BadSignature
 )
 
 // source is the webhook as the pipeline sees it.
 var source = &pipeline.Source{Name: "webhook", Status: Status}
 
-// Status is the status code the webhook answers an outcome with.
+// Status is the status code the webhook answers an outcome with: the HTTP
+// mapping of the outcome's disposition, refined by outcome. Done is 200;
+// Retry is 5xx (Stripe retries for 3 days), or 409 while another run holds
+// the event; Refused is 4xx.
 func Status(o pipeline.Outcome) int {
-	switch o {
-	case pipeline.Handled, pipeline.Ignored, pipeline.Duplicate, pipeline.Queued, pipeline.TestEventInLiveMode:
+	switch o.Disposition() {
+	case pipeline.Done:
 		return http.StatusOK
-	case pipeline.InProgress:
-		return http.StatusConflict
-	case pipeline.HandlerError, pipeline.HandlerPanic, pipeline.HandlerTimeout:
-		return http.StatusInternalServerError
-	case pipeline.DedupUnavailable, pipeline.SecretsUnavailable, pipeline.InitFailed, pipeline.QueueUnavailable, AuthNotConfigured:
+	case pipeline.Retry:
+		switch o {
+		case pipeline.InProgress:
+			return http.StatusConflict
+		case pipeline.HandlerError, pipeline.HandlerPanic, pipeline.HandlerTimeout:
+			return http.StatusInternalServerError
+		}
 		return http.StatusServiceUnavailable
+	}
+	switch o {
 	case MethodNotAllowed:
 		return http.StatusMethodNotAllowed
 	case Unauthorized:
@@ -192,6 +200,7 @@ func (h *Handler) Warm(ctx context.Context) (pipeline.Outcome, error) {
 			h.cfg.Log.Error("no webhook authentication configured: set STRIPE_WEBHOOK_SECRET (and/or BASIC_AUTH); every delivery is refused with 503 until then")
 		}
 		if err := checkBasic(m[BasicAuthSecret]); err != nil {
+			// errBadBasic: a constant text, never the value.
 			h.cfg.Log.Error(err.Error() + "; every delivery is refused with 503 until then")
 		}
 		return nil
@@ -295,6 +304,8 @@ func (h *Handler) webhookSecrets(m secrets.Map) []string {
 func (h *Handler) refresh(ctx context.Context) (secrets.Map, bool) {
 	m, fetched, err := secrets.Refresh(ctx, h.cfg.Secrets)
 	if err != nil {
+		// The secrets source's own error: it never contains a secret value
+		// (secrets.Source).
 		h.cfg.Log.Error("refetching secrets after a signature mismatch failed", "error", err.Error())
 		return nil, false
 	}
