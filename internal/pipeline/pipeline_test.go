@@ -500,20 +500,31 @@ func waitStarted(t *testing.T, st *state, done <-chan Result) {
 	}
 }
 
-// TestLeaseExtendedWhileRunning runs a method for several lease terms: its
+// pastFirstLease waits until a claim taken before started with a lease of
+// term would have lapsed, had it not been extended: the condition is the
+// time itself, measured by the same clock as the lease, with a quarter of
+// a term of margin.
+func pastFirstLease(started time.Time, term time.Duration) {
+	time.Sleep(time.Until(started.Add(term + term/4)))
+}
+
+// TestLeaseExtendedWhileRunning runs a method past the lease term: its
 // claim is extended, so a redelivery meanwhile is in progress and never
 // takes the claim over (before, it did after 30 s and the method ran twice).
+// The term is long enough that each extension (a third of it, against
+// moto) is made on a busy machine; the redelivery would succeed at once,
+// rather than block, if it took the claim.
 func TestLeaseExtendedWhileRunning(t *testing.T) {
 	store, _ := deduptest.Store(t, "pipeline-dedup")
-	const term = 600 * time.Millisecond
+	const term = 2 * time.Second
 	tb := newTestbedTerm(t, secrets.Map{}, store, term)
 	body := charge("evt_long", "ch_long", "block")
 	done := make(chan Result, 1)
 	go func() { done <- tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-1"}) }()
 	waitStarted(t, tb.st, done)
-	time.Sleep(3 * term)
-	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-2"}); res.Outcome != InProgress {
-		t.Fatalf("redelivery three lease terms into the run: %+v", res)
+	pastFirstLease(time.Now(), term)
+	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_long", "ch_long", "ok"), RequestID: "req-2"}); res.Outcome != InProgress {
+		t.Fatalf("redelivery past the first lease: %+v\nlog:\n%s", res, tb.log)
 	}
 	close(tb.st.release)
 	if res := <-done; res.Outcome != Handled {
