@@ -33,7 +33,8 @@ const stripeKey = "sk_test_pipeline_0123456789"
 
 // testHandler acts on the charge's description: "fail" returns an error
 // quoting STRIPE_KEY, "panic" panics quoting it, "block" waits for the
-// test, anything else succeeds.
+// test (whatever its context), "wait-ctx" for its context to end and fails
+// ("wait-ctx-ok" succeeds), anything else succeeds.
 type testHandler struct {
 	dispatch.Env
 	st *state
@@ -94,8 +95,6 @@ func (h *testHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) err
 			return nil
 		}
 		return ctx.Err()
-	case "ignore-ctx":
-		time.Sleep(2500 * time.Millisecond)
 	}
 	return nil
 }
@@ -630,15 +629,23 @@ func TestDeadlineKeepsTimeToSettle(t *testing.T) {
 // TestAbandonedRun gives a deadline to a method that ignores its context:
 // the pipeline answers handler_timeout before the deadline, the claim stays
 // held (and extended) while the method still runs, and is completed when
-// it returns.
+// it returns. The method runs until the test releases it, past its first
+// lease, so how fast the machine is does not decide what the redelivery
+// finds.
 func TestAbandonedRun(t *testing.T) {
 	store, _ := deduptest.Store(t, "pipeline-dedup")
-	tb := newTestbedTerm(t, secrets.Map{}, store, 600*time.Millisecond)
-	body := charge("evt_slow", "ch_slow", "ignore-ctx")
-	deadline := time.Now().Add(time.Second)
+	const term = 2 * time.Second
+	tb := newTestbedTerm(t, secrets.Map{}, store, term)
+	deadline := time.Now().Add(3 * time.Second)
 	ctx, cancel := context.WithDeadline(t.Context(), deadline)
 	defer cancel()
-	res := tb.p.Handle(ctx, Input{Source: testSource, Body: body, RequestID: "req-1"})
+	done := make(chan Result, 1)
+	go func() {
+		done <- tb.p.Handle(ctx, Input{Source: testSource, Body: charge("evt_slow", "ch_slow", "block"), RequestID: "req-1"})
+	}()
+	waitStarted(t, tb.st, done)
+	started := time.Now() // no earlier than the method started, after its claim
+	res := <-done
 	if res.Outcome != HandlerTimeout || !time.Now().Before(deadline) {
 		t.Fatalf("%+v, %v after the deadline", res, time.Since(deadline))
 	}
@@ -649,10 +656,12 @@ func TestAbandonedRun(t *testing.T) {
 		t.Error("Abandoned reports no run while the abandoned method runs")
 	}
 	wcancel()
-	time.Sleep(time.Second) // past the first lease: kept alive by the abandoned run
+	pastFirstLease(started, term) // kept alive by the abandoned run
+	body := charge("evt_slow", "ch_slow", "ok")
 	if res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-2"}); res.Outcome != InProgress {
-		t.Fatalf("while the abandoned run goes on: %+v", res)
+		t.Fatalf("while the abandoned run goes on: %+v\nlog:\n%s", res, tb.log)
 	}
+	close(tb.st.release)
 	deadlineDone := time.Now().Add(10 * time.Second)
 	for {
 		res := tb.p.Handle(t.Context(), Input{Source: testSource, Body: body, RequestID: "req-3"})
