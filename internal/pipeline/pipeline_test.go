@@ -44,9 +44,10 @@ type state struct {
 	mu      sync.Mutex
 	runs    map[string]int // charge id -> runs
 	inits   atomic.Int32
-	objects []any    // InvoicePaid's h.Event.Data.Object
-	causes  []error  // context.Cause when a "wait-ctx" method's context ended
-	stale   []string // "<event id> <stale> <error>" from CustomerSubscriptionUpdated
+	objects []any       // InvoicePaid's h.Event.Data.Object
+	causes  []error     // context.Cause when a "wait-ctx" method's context ended
+	ended   []time.Time // when a "wait-ctx" method saw its context end
+	stale   []string    // "<event id> <stale> <error>" from CustomerSubscriptionUpdated
 	started chan struct{}
 	release chan struct{}
 }
@@ -90,6 +91,7 @@ func (h *testHandler) ChargeSucceeded(ctx context.Context, c *stripe.Charge) err
 		<-ctx.Done()
 		h.st.mu.Lock()
 		h.st.causes = append(h.st.causes, context.Cause(ctx))
+		h.st.ended = append(h.st.ended, time.Now())
 		h.st.mu.Unlock()
 		if c.Description == "wait-ctx-ok" {
 			return nil
@@ -537,15 +539,53 @@ func TestLeaseExtendedWhileRunning(t *testing.T) {
 	}
 }
 
+// leases is a dedup store that remembers the last lease it granted (by
+// Claim or Extend), the time after which another run may take the claim.
+type leases struct {
+	dedup.Store
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (l *leases) Claim(ctx context.Context, id string, c dedup.Claim) error {
+	err := l.Store.Claim(ctx, id, c)
+	if err == nil {
+		l.granted(c.Lease)
+	}
+	return err
+}
+
+func (l *leases) Extend(ctx context.Context, id, owner string, lease time.Time) error {
+	err := l.Store.Extend(ctx, id, owner, lease)
+	if err == nil {
+		l.granted(lease)
+	}
+	return err
+}
+
+func (l *leases) granted(lease time.Time) {
+	l.mu.Lock()
+	l.last = lease
+	l.mu.Unlock()
+}
+
+func (l *leases) lastLease() time.Time {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.last
+}
+
 // TestLeaseLostEndsMethod stops the store while a method runs: the claim
 // cannot be extended, so before its lease ends the method's context ends
-// with ErrLeaseLost.
+// with ErrLeaseLost. The bound is the lease the store last granted, not a
+// time since the test began (which would count the claim and the store's
+// outage on a busy machine).
 func TestLeaseLostEndsMethod(t *testing.T) {
-	store, srv := deduptest.Store(t, "pipeline-dedup")
-	const term = 900 * time.Millisecond
+	dynamo, srv := deduptest.Store(t, "pipeline-dedup")
+	store := &leases{Store: dynamo}
+	const term = 1500 * time.Millisecond
 	tb := newTestbedTerm(t, secrets.Map{}, store, term)
 	done := make(chan Result, 1)
-	start := time.Now()
 	go func() {
 		done <- tb.p.Handle(t.Context(), Input{Source: testSource, Body: charge("evt_lost", "ch_lost", "wait-ctx"), RequestID: "req-1"})
 	}()
@@ -557,11 +597,11 @@ func TestLeaseLostEndsMethod(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the method's context did not end when its lease could not be extended")
 	}
-	if took := time.Since(start); took >= term {
-		t.Errorf("the method ran %v, to the end of its lease of %v: another run could have started", took, term)
-	}
 	if res.Outcome != HandlerError || len(tb.st.causes) != 1 || !errors.Is(tb.st.causes[0], ErrLeaseLost) {
 		t.Fatalf("outcome %+v, causes %v", res, tb.st.causes)
+	}
+	if ended, lease := tb.st.ended[0], store.lastLease(); !ended.Before(lease) {
+		t.Errorf("the method's context ended %v after the lease the store last granted: another run could have started", ended.Sub(lease))
 	}
 }
 
