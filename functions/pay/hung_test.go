@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/moto"
@@ -30,23 +31,40 @@ const refusedURL = "http://127.0.0.1:1"
 // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
 // refused: nothing listens there.
+// slow, slow-body: the endpoint accepts connections, reads the request and
+// answers one byte every trickleEvery for as long as the test lasts
+// (internal/hungserver: StartTrickle sends the status line and a header
+// that never ends; StartTrickleBody the header at once, then a body that
+// never ends), as an overloaded service, or a middlebox (a proxy, a TLS
+// inspecting firewall) that keeps a connection alive with a trickle, does.
+// Every byte resets a read timeout (awsconfig's, the SDK's
+// BuildableClient's: https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-http.html,
+// "Timeout"), and the body's bytes come after any wait for the header has
+// ended: only the deadline of the caller's context ends the request.
 var failures = []struct {
 	name     string
 	endpoint func(t *testing.T) (url string, accepted func() int)
 }{
 	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
 	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
+	{"slow", func(t *testing.T) (string, func() int) { return hungserver.StartTrickle(t, trickleEvery) }},
+	{"slow-body", func(t *testing.T) (string, func() int) { return hungserver.StartTrickleBody(t, trickleEvery) }},
 }
+
+// trickleEvery is the interval of the slow endpoints' bytes: a quarter of
+// awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
+const trickleEvery = awsconfig.ReadTimeout / 4
 
 // TestRIEHungDependencies runs the pay function's bootstrap under
 // aws-lambda-rie (internal/lambdarie: the real Lambda Runtime API, with
 // Lambda's 10 s Init limit and the freeze between invocations) with its
 // secrets in Secrets Manager on moto_server (SECRETS_ID) and the Stripe
-// API on stripe-mock, and fails one of the two, hung or refusing
-// connections (AWS_ENDPOINT_URL_SECRETS_MANAGER, STRIPE_API_BASE). The
-// first invocation after the cold start and the next, warm, one are both
-// answered by the function itself, with its JSON error (503 without
-// secrets; 504 when Stripe does not answer in time, 502 when it cannot be
+// API on stripe-mock, and fails one of the two, hung, refusing
+// connections or trickling its answer (failures;
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, STRIPE_API_BASE). The first invocation
+// after the cold start and the next, warm, one are both answered by the
+// function itself, with its JSON error (503 without secrets; 504 when
+// Stripe does not answer in time, hung or slow; 502 when it cannot be
 // reached) and its request line, before the function's timeout; RIE's
 // "Task timed out" would mean the function was killed, its answer and line
 // lost (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
@@ -72,26 +90,32 @@ func TestRIEHungDependencies(t *testing.T) {
 	limits := lambdarie.TemplateLimits(t, "PayFunction")
 	motoEnv := func(kv ...string) map[string]string { return proctest.With(moto.SDKEnv(srv.URL()), kv...) }
 
+	// secretsAt fails Secrets Manager at url; stripeAt gives the function
+	// secrets whose STRIPE_API_BASE is url, as secret id.
+	secretsAt := func(t *testing.T, url string) map[string]string {
+		return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+	}
+	stripeAt := func(id string) func(t *testing.T, url string) map[string]string {
+		return func(t *testing.T, url string) map[string]string {
+			createSecret(t, id, url)
+			return motoEnv("SECRETS_ID", id)
+		}
+	}
 	tests := []struct {
 		dependency string
 		failure    string
 		env        func(t *testing.T, url string) map[string]string
 		status     int
 	}{
-		{"Secrets Manager", "hung", func(t *testing.T, url string) map[string]string {
-			return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
-		}, 503},
-		{"Secrets Manager", "refused", func(t *testing.T, url string) map[string]string {
-			return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
-		}, 503},
-		{"Stripe API", "hung", func(t *testing.T, url string) map[string]string {
-			createSecret(t, "stripetask/pay-stripe-hung", url)
-			return motoEnv("SECRETS_ID", "stripetask/pay-stripe-hung")
-		}, 504},
-		{"Stripe API", "refused", func(t *testing.T, url string) map[string]string {
-			createSecret(t, "stripetask/pay-stripe-refused", url)
-			return motoEnv("SECRETS_ID", "stripetask/pay-stripe-refused")
-		}, 502},
+		{"Secrets Manager", "hung", secretsAt, 503},
+		{"Secrets Manager", "refused", secretsAt, 503},
+		{"Secrets Manager", "slow", secretsAt, 503},
+		{"Secrets Manager", "slow-body", secretsAt, 503},
+		{"Stripe API", "hung", stripeAt("stripetask/pay-stripe-hung"), 504},
+		{"Stripe API", "refused", stripeAt("stripetask/pay-stripe-refused"), 502},
+		// Stripe's answer does not come in time, as when it never answers.
+		{"Stripe API", "slow", stripeAt("stripetask/pay-stripe-slow"), 504},
+		{"Stripe API", "slow-body", stripeAt("stripetask/pay-stripe-slow-body"), 504},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dependency+"/"+tt.failure, func(t *testing.T) {
@@ -132,7 +156,7 @@ func TestRIEHungDependencies(t *testing.T) {
 				}
 			}
 			if accepted != nil && accepted() == 0 {
-				t.Errorf("the function never reached the hung %s", tt.dependency)
+				t.Errorf("the function never reached the %s %s", tt.failure, tt.dependency)
 			}
 			t.Logf("measured: pay, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
 				tt.dependency, tt.failure, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)

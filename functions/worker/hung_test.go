@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
@@ -44,13 +45,29 @@ const refusedURL = "http://127.0.0.1:1"
 // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
 // https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
 // refused: nothing listens there.
+// slow, slow-body: the endpoint accepts connections, reads the request and
+// answers one byte every trickleEvery for as long as the test lasts
+// (internal/hungserver: StartTrickle sends the status line and a header
+// that never ends; StartTrickleBody the header at once, then a body that
+// never ends), as an overloaded service, or a middlebox (a proxy, a TLS
+// inspecting firewall) that keeps a connection alive with a trickle, does.
+// Every byte resets a read timeout (awsconfig's, the SDK's
+// BuildableClient's: https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-http.html,
+// "Timeout"), and the body's bytes come after any wait for the header has
+// ended: only the deadline of the caller's context ends the request.
 var failures = []struct {
 	name     string
 	endpoint func(t *testing.T) (url string, accepted func() int)
 }{
 	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
 	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
+	{"slow", func(t *testing.T) (string, func() int) { return hungserver.StartTrickle(t, trickleEvery) }},
+	{"slow-body", func(t *testing.T) (string, func() int) { return hungserver.StartTrickleBody(t, trickleEvery) }},
 }
+
+// trickleEvery is the interval of the slow endpoints' bytes: a quarter of
+// awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
+const trickleEvery = awsconfig.ReadTimeout / 4
 
 // sqsEvent is the event Lambda's SQS event source mapping invokes the
 // worker with (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
@@ -79,8 +96,8 @@ func sqsEvent(t *testing.T, id string, body []byte, receive int) []byte {
 // Secrets Manager (SECRETS_ID) and dedup in DynamoDB (DEDUP_TABLE), both
 // on moto_server, and the Stripe API on stripe-mock. SQS is the worker's
 // trigger, not a client of it: the test is the event source mapping.
-// Each case fails one dependency, hung or refusing connections
-// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB,
+// Each case fails one dependency, hung, refusing connections or
+// trickling its answer (failures; AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB,
 // STRIPE_API_BASE). The first invocation after the cold start and the
 // next, warm, one (the message's redelivery) are both answered by the
 // function itself, before the function's timeout, with a batch response
@@ -174,7 +191,7 @@ func TestRIEHungDependencies(t *testing.T) {
 					}
 				}
 				if accepted != nil && accepted() == 0 {
-					t.Errorf("the function never reached the hung %s", tt.dependency)
+					t.Errorf("the function never reached the %s %s", fl.name, tt.dependency)
 				}
 				t.Logf("measured: worker, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
 					tt.dependency, fl.name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
