@@ -16,40 +16,9 @@ import (
 	"stripetask/internal/stripemock"
 )
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
-
-// failures are the ways a dependency fails in TestRIEHungDependencies,
-// each with an endpoint that fails so, and its count of accepted
-// connections (nil: none to count). hung: the endpoint accepts
-// connections and never answers (internal/hungserver), as an impaired
-// service or a proxy does, and as a client sees a VPC without an
-// interface endpoint or a NAT route for the service, whose connections
-// time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-// slow, slow-body: the endpoint accepts connections, reads the request and
-// answers one byte every trickleEvery for as long as the test lasts
-// (internal/hungserver: StartTrickle sends the status line and a header
-// that never ends; StartTrickleBody the header at once, then a body that
-// never ends), as an overloaded service, or a middlebox (a proxy, a TLS
-// inspecting firewall) that keeps a connection alive with a trickle, does.
-// Every byte resets a read timeout (awsconfig's, the SDK's
-// BuildableClient's: https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-http.html,
-// "Timeout"), and the body's bytes come after any wait for the header has
-// ended: only the deadline of the caller's context ends the request.
-var failures = []struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-	{"slow", func(t *testing.T) (string, func() int) { return hungserver.StartTrickle(t, trickleEvery) }},
-	{"slow-body", func(t *testing.T) (string, func() int) { return hungserver.StartTrickleBody(t, trickleEvery) }},
-}
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
 // trickleEvery is the interval of the slow endpoints' bytes: a quarter of
 // awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
@@ -123,8 +92,8 @@ func TestRIEHungDependencies(t *testing.T) {
 			var url string
 			var accepted func() int
 			for _, fl := range failures {
-				if fl.name == tt.failure {
-					url, accepted = fl.endpoint(t)
+				if fl.Name == tt.failure {
+					url, accepted = fl.Start(t)
 				}
 			}
 			c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url)})

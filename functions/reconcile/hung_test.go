@@ -24,40 +24,9 @@ import (
 // length.
 const hungTimeout = 6 * time.Second
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
-
-// failures are the ways a dependency fails in TestRIEHungDependencies,
-// each with an endpoint that fails so, and its count of accepted
-// connections (nil: none to count). hung: the endpoint accepts
-// connections and never answers (internal/hungserver), as an impaired
-// service or a proxy does, and as a client sees a VPC without an
-// interface endpoint or a NAT route for the service, whose connections
-// time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-// slow, slow-body: the endpoint accepts connections, reads the request and
-// answers one byte every trickleEvery for as long as the test lasts
-// (internal/hungserver: StartTrickle sends the status line and a header
-// that never ends; StartTrickleBody the header at once, then a body that
-// never ends), as an overloaded service, or a middlebox (a proxy, a TLS
-// inspecting firewall) that keeps a connection alive with a trickle, does.
-// Every byte resets a read timeout (awsconfig's, the SDK's
-// BuildableClient's: https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-http.html,
-// "Timeout"), and the body's bytes come after any wait for the header has
-// ended: only the deadline of the caller's context ends the request.
-var failures = []struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-	{"slow", func(t *testing.T) (string, func() int) { return hungserver.StartTrickle(t, trickleEvery) }},
-	{"slow-body", func(t *testing.T) (string, func() int) { return hungserver.StartTrickleBody(t, trickleEvery) }},
-}
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
 // trickleEvery is the interval of the slow endpoints' bytes: a quarter of
 // awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
@@ -125,14 +94,14 @@ func TestRIEHungDependencies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, fl := range failures {
-			t.Run(tt.dependency+"/"+fl.name, func(t *testing.T) {
+			t.Run(tt.dependency+"/"+fl.Name, func(t *testing.T) {
 				t.Parallel()
 				// A table per case: the cases run at once, each a pass of its own.
 				table := "reconcile-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 				if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), table); err != nil {
 					t.Fatal(err)
 				}
-				url, accepted := fl.endpoint(t)
+				url, accepted := fl.Start(t)
 				c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url, table)})
 				c.Timeout = hungTimeout // the template's MemorySize, a shorter timeout
 				f := lambdarie.Run(t, c)
@@ -174,10 +143,10 @@ func TestRIEHungDependencies(t *testing.T) {
 					}
 				}
 				if accepted != nil && accepted() == 0 {
-					t.Errorf("the function never reached the %s %s", fl.name, tt.dependency)
+					t.Errorf("the function never reached the %s %s", fl.Name, tt.dependency)
 				}
 				t.Logf("measured: reconcile, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
-					tt.dependency, fl.name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
+					tt.dependency, fl.Name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
 			})
 		}
 	}
