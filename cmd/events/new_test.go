@@ -38,7 +38,9 @@ func useStripeMock(t *testing.T) string {
 // the Stripe API at api, and returns its exit code and output.
 func invoke(t *testing.T, api, file string) (int, string, string) {
 	t.Helper()
-	env := map[string]string{"STRIPE_WEBHOOK_SECRET": fixture.LocalSecret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": api}
+	// STRIPE_EVENT_SOURCE: the EventBridge fixtures' partner event source,
+	// without which the webhook runs no EventBridge event.
+	env := map[string]string{"STRIPE_WEBHOOK_SECRET": fixture.LocalSecret, "STRIPE_KEY": stripemock.Key, "STRIPE_API_BASE": api, "STRIPE_EVENT_SOURCE": eventSource}
 	var environ []string
 	for k, v := range env {
 		environ = append(environ, k+"="+v)

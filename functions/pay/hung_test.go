@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
 	"stripetask/internal/moto"
@@ -15,38 +16,24 @@ import (
 	"stripetask/internal/stripemock"
 )
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
-// failures are the ways a dependency fails in TestRIEHungDependencies,
-// each with an endpoint that fails so, and its count of accepted
-// connections (nil: none to count). hung: the endpoint accepts
-// connections and never answers (internal/hungserver), as an impaired
-// service or a proxy does, and as a client sees a VPC without an
-// interface endpoint or a NAT route for the service, whose connections
-// time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-var failures = []struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-}
+// trickleEvery is the interval of the slow endpoints' bytes: a quarter of
+// awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
+const trickleEvery = awsconfig.ReadTimeout / 4
 
 // TestRIEHungDependencies runs the pay function's bootstrap under
 // aws-lambda-rie (internal/lambdarie: the real Lambda Runtime API, with
 // Lambda's 10 s Init limit and the freeze between invocations) with its
 // secrets in Secrets Manager on moto_server (SECRETS_ID) and the Stripe
-// API on stripe-mock, and fails one of the two, hung or refusing
-// connections (AWS_ENDPOINT_URL_SECRETS_MANAGER, STRIPE_API_BASE). The
-// first invocation after the cold start and the next, warm, one are both
-// answered by the function itself, with its JSON error (503 without
-// secrets; 504 when Stripe does not answer in time, 502 when it cannot be
+// API on stripe-mock, and fails one of the two, hung, refusing
+// connections or trickling its answer (failures;
+// AWS_ENDPOINT_URL_SECRETS_MANAGER, STRIPE_API_BASE). The first invocation
+// after the cold start and the next, warm, one are both answered by the
+// function itself, with its JSON error (503 without secrets; 504 when
+// Stripe does not answer in time, hung or slow; 502 when it cannot be
 // reached) and its request line, before the function's timeout; RIE's
 // "Task timed out" would mean the function was killed, its answer and line
 // lost (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html).
@@ -72,26 +59,32 @@ func TestRIEHungDependencies(t *testing.T) {
 	limits := lambdarie.TemplateLimits(t, "PayFunction")
 	motoEnv := func(kv ...string) map[string]string { return proctest.With(moto.SDKEnv(srv.URL()), kv...) }
 
+	// secretsAt fails Secrets Manager at url; stripeAt gives the function
+	// secrets whose STRIPE_API_BASE is url, as secret id.
+	secretsAt := func(t *testing.T, url string) map[string]string {
+		return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+	}
+	stripeAt := func(id string) func(t *testing.T, url string) map[string]string {
+		return func(t *testing.T, url string) map[string]string {
+			createSecret(t, id, url)
+			return motoEnv("SECRETS_ID", id)
+		}
+	}
 	tests := []struct {
 		dependency string
 		failure    string
 		env        func(t *testing.T, url string) map[string]string
 		status     int
 	}{
-		{"Secrets Manager", "hung", func(t *testing.T, url string) map[string]string {
-			return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
-		}, 503},
-		{"Secrets Manager", "refused", func(t *testing.T, url string) map[string]string {
-			return motoEnv("SECRETS_ID", secretID, "AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
-		}, 503},
-		{"Stripe API", "hung", func(t *testing.T, url string) map[string]string {
-			createSecret(t, "stripetask/pay-stripe-hung", url)
-			return motoEnv("SECRETS_ID", "stripetask/pay-stripe-hung")
-		}, 504},
-		{"Stripe API", "refused", func(t *testing.T, url string) map[string]string {
-			createSecret(t, "stripetask/pay-stripe-refused", url)
-			return motoEnv("SECRETS_ID", "stripetask/pay-stripe-refused")
-		}, 502},
+		{"Secrets Manager", "hung", secretsAt, 503},
+		{"Secrets Manager", "refused", secretsAt, 503},
+		{"Secrets Manager", "slow", secretsAt, 503},
+		{"Secrets Manager", "slow-body", secretsAt, 503},
+		{"Stripe API", "hung", stripeAt("stripetask/pay-stripe-hung"), 504},
+		{"Stripe API", "refused", stripeAt("stripetask/pay-stripe-refused"), 502},
+		// Stripe's answer does not come in time, as when it never answers.
+		{"Stripe API", "slow", stripeAt("stripetask/pay-stripe-slow"), 504},
+		{"Stripe API", "slow-body", stripeAt("stripetask/pay-stripe-slow-body"), 504},
 	}
 	for _, tt := range tests {
 		t.Run(tt.dependency+"/"+tt.failure, func(t *testing.T) {
@@ -99,8 +92,8 @@ func TestRIEHungDependencies(t *testing.T) {
 			var url string
 			var accepted func() int
 			for _, fl := range failures {
-				if fl.name == tt.failure {
-					url, accepted = fl.endpoint(t)
+				if fl.Name == tt.failure {
+					url, accepted = fl.Start(t)
 				}
 			}
 			c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url)})
@@ -112,17 +105,8 @@ func TestRIEHungDependencies(t *testing.T) {
 				e := readRequest(t, "customers.create.json") // a Stripe call
 				r, res, body := invokeRIE(t, f, e)
 				took[i] = r.Duration
-				if r.Duration >= hungTimeout {
-					t.Errorf("%s: answered after %v, want within the %v timeout", name, r.Duration, hungTimeout)
-				}
-				if r.ColdStart != (i == 0) || r.Exited {
-					t.Errorf("%s: cold start %v, exited %v: want one environment for both", name, r.ColdStart, r.Exited)
-				}
-				if i == 0 {
-					init = r.InitDuration
-					if init >= lambdarie.DefaultInitLimit {
-						t.Errorf("Init took %v, want under Lambda's %v", init, lambdarie.DefaultInitLimit)
-					}
+				if d := r.CheckOwnAnswer(t, name, i, hungTimeout); i == 0 {
+					init = d
 				}
 				if msg, _ := body["error"].(string); res.StatusCode != tt.status || msg == "" || body["request_id"] != e.RequestContext.RequestID {
 					t.Errorf("%s: response %d %s, want %d with an error and request_id %s", name, res.StatusCode, res.Body, tt.status, e.RequestContext.RequestID)
@@ -132,7 +116,7 @@ func TestRIEHungDependencies(t *testing.T) {
 				}
 			}
 			if accepted != nil && accepted() == 0 {
-				t.Errorf("the function never reached the hung %s", tt.dependency)
+				t.Errorf("the function never reached the %s %s", tt.failure, tt.dependency)
 			}
 			t.Logf("measured: pay, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
 				tt.dependency, tt.failure, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/fakestripe"
 	"stripetask/internal/hungserver"
@@ -23,28 +24,13 @@ import (
 // length.
 const hungTimeout = 6 * time.Second
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
-// failures are the ways a dependency fails in TestRIEHungDependencies,
-// each with an endpoint that fails so, and its count of accepted
-// connections (nil: none to count). hung: the endpoint accepts
-// connections and never answers (internal/hungserver), as an impaired
-// service or a proxy does, and as a client sees a VPC without an
-// interface endpoint or a NAT route for the service, whose connections
-// time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-var failures = []struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-}
+// trickleEvery is the interval of the slow endpoints' bytes: a quarter of
+// awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
+const trickleEvery = awsconfig.ReadTimeout / 4
 
 // TestRIEHungDependencies runs the reconciler's bootstrap under
 // aws-lambda-rie (internal/lambdarie: the real Lambda Runtime API, with
@@ -53,7 +39,8 @@ var failures = []struct {
 // and its state and dedup in DynamoDB (DEDUP_TABLE), both on moto_server,
 // and Stripe's Events API on fakestripe (stripe-mock's event list ignores
 // its filters), holding a missed event. Each case fails one dependency,
-// hung or refusing connections (AWS_ENDPOINT_URL_SECRETS_MANAGER,
+// hung, refusing connections or trickling its answer (failures;
+// AWS_ENDPOINT_URL_SECRETS_MANAGER,
 // AWS_ENDPOINT_URL_DYNAMODB, STRIPE_API_BASE). The first invocation after
 // the cold start and the next, warm, one are both answered by the function
 // itself, before the function's timeout, with its own error (the pass
@@ -107,14 +94,14 @@ func TestRIEHungDependencies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, fl := range failures {
-			t.Run(tt.dependency+"/"+fl.name, func(t *testing.T) {
+			t.Run(tt.dependency+"/"+fl.Name, func(t *testing.T) {
 				t.Parallel()
 				// A table per case: the cases run at once, each a pass of its own.
 				table := "reconcile-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 				if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), table); err != nil {
 					t.Fatal(err)
 				}
-				url, accepted := fl.endpoint(t)
+				url, accepted := fl.Start(t)
 				c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url, table)})
 				c.Timeout = hungTimeout // the template's MemorySize, a shorter timeout
 				f := lambdarie.Run(t, c)
@@ -126,17 +113,8 @@ func TestRIEHungDependencies(t *testing.T) {
 						t.Fatal(err)
 					}
 					took[i] = r.Duration
-					if r.Status != 200 || r.Posted == nil || r.Duration >= hungTimeout {
-						t.Fatalf("%s: aws-lambda-rie answered %d %q after %v (the function posted %q), want the function's own answer within %v; output:\n%s", name, r.Status, r.Body, r.Duration, r.Posted, hungTimeout, r.Output)
-					}
-					if r.ColdStart != (i == 0) || r.Exited {
-						t.Errorf("%s: cold start %v, exited %v: want one environment for both", name, r.ColdStart, r.Exited)
-					}
-					if i == 0 {
-						init = r.InitDuration
-						if init >= lambdarie.DefaultInitLimit {
-							t.Errorf("Init took %v, want under Lambda's %v", init, lambdarie.DefaultInitLimit)
-						}
+					if d := r.CheckOwnAnswer(t, name, i, hungTimeout); i == 0 {
+						init = d
 					}
 					if strings.Contains(r.Output+string(r.Posted), "sk_test_123") {
 						t.Errorf("%s: the output reveals STRIPE_KEY:\n%s", name, r.Output)
@@ -156,10 +134,10 @@ func TestRIEHungDependencies(t *testing.T) {
 					}
 				}
 				if accepted != nil && accepted() == 0 {
-					t.Errorf("the function never reached the hung %s", tt.dependency)
+					t.Errorf("the function never reached the %s %s", fl.Name, tt.dependency)
 				}
 				t.Logf("measured: reconcile, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
-					tt.dependency, fl.name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
+					tt.dependency, fl.Name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
 			})
 		}
 	}

@@ -18,41 +18,9 @@ import (
 	"stripetask/internal/stripemock"
 )
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
-
-// failure is a way a dependency fails, and the endpoint that fails so.
-type failure struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}
-
-// failures are the ways of failing the tests of hung dependencies model.
-// hung: the endpoint accepts connections and never answers
-// (internal/hungserver), as an impaired service or a proxy does, and as a
-// client sees a VPC without an interface endpoint or a NAT route for the
-// service, whose connections time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-// slow, slow-body: the endpoint accepts connections, reads the request and
-// answers one byte every trickleEvery for as long as the test lasts
-// (internal/hungserver: StartTrickle sends the status line and a header
-// that never ends; StartTrickleBody the header at once, then a body that
-// never ends), as an overloaded service, or a middlebox (a proxy, a TLS
-// inspecting firewall) that keeps a connection alive with a trickle, does.
-// Every byte resets a read timeout (awsconfig's, the SDK's
-// BuildableClient's: https://docs.aws.amazon.com/sdk-for-go/v2/developer-guide/configure-http.html,
-// "Timeout"), and the body's bytes come after any wait for the header has
-// ended: only the deadline of the caller's context ends the request.
-var failures = []failure{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-	{"slow", func(t *testing.T) (string, func() int) { return hungserver.StartTrickle(t, trickleEvery) }},
-	{"slow-body", func(t *testing.T) (string, func() int) { return hungserver.StartTrickleBody(t, trickleEvery) }},
-}
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
 // trickleEvery is the interval of the slow endpoints' bytes: a quarter of
 // awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
@@ -138,9 +106,9 @@ func TestRIEHungDependencies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, fl := range failures {
-			t.Run(tt.dependency+"/"+fl.name, func(t *testing.T) {
+			t.Run(tt.dependency+"/"+fl.Name, func(t *testing.T) {
 				t.Parallel()
-				url, accepted := fl.endpoint(t)
+				url, accepted := fl.Start(t)
 				c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url, newTable(t))})
 				c.Timeout = hungTimeout // the template's MemorySize, a shorter timeout
 				f := lambdarie.Run(t, c)
@@ -153,17 +121,8 @@ func TestRIEHungDependencies(t *testing.T) {
 						t.Fatal(err)
 					}
 					took[i] = r.Duration
-					if r.Status != 200 || strings.HasPrefix(string(r.Body), "Task timed out") || r.Duration >= hungTimeout {
-						t.Fatalf("%s: aws-lambda-rie answered %d %q after %v, want the function's own answer within %v; output:\n%s", name, r.Status, r.Body, r.Duration, hungTimeout, r.Output)
-					}
-					if r.ColdStart != (i == 0) || r.Exited {
-						t.Errorf("%s: cold start %v, exited %v: want one environment for both", name, r.ColdStart, r.Exited)
-					}
-					if i == 0 {
-						init = r.InitDuration
-						if init >= lambdarie.DefaultInitLimit {
-							t.Errorf("Init took %v, want under Lambda's %v", init, lambdarie.DefaultInitLimit)
-						}
+					if d := r.CheckOwnAnswer(t, name, i, hungTimeout); i == 0 {
+						init = d
 					}
 					res := parseResponse(t, string(r.Body), fx.v1)
 					if res.StatusCode != tt.status || bodyField(t, res.Body, "error") != tt.error || bodyField(t, res.Body, "request_id") != fx.requestID {
@@ -179,10 +138,10 @@ func TestRIEHungDependencies(t *testing.T) {
 					checkNoSecrets(t, string(r.Body), r.Output)
 				}
 				if accepted != nil && accepted() == 0 {
-					t.Errorf("the function never reached the %s %s", fl.name, tt.dependency)
+					t.Errorf("the function never reached the %s %s", fl.Name, tt.dependency)
 				}
 				t.Logf("measured: webhook, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
-					tt.dependency, fl.name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
+					tt.dependency, fl.Name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
 			})
 		}
 	}

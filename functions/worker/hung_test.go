@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/hungserver"
 	"stripetask/internal/lambdarie"
@@ -29,28 +30,13 @@ func TestMain(m *testing.M) { os.Exit(lambdarie.Main(m)) }
 // length.
 const hungTimeout = 6 * time.Second
 
-// refusedURL is an endpoint that refuses connections: nothing listens on
-// port 1 of the loopback interface (a privileged port no test binds), as
-// with an endpoint that is not there.
-const refusedURL = "http://127.0.0.1:1"
+// failures are the ways each dependency fails in TestRIEHungDependencies
+// (see hungserver.Failures for the network behaviour each models).
+var failures = hungserver.Failures(trickleEvery)
 
-// failures are the ways a dependency fails in TestRIEHungDependencies,
-// each with an endpoint that fails so, and its count of accepted
-// connections (nil: none to count). hung: the endpoint accepts
-// connections and never answers (internal/hungserver), as an impaired
-// service or a proxy does, and as a client sees a VPC without an
-// interface endpoint or a NAT route for the service, whose connections
-// time out
-// (https://docs.aws.amazon.com/secretsmanager/latest/userguide/vpc-endpoint-overview.html,
-// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc-internet.html).
-// refused: nothing listens there.
-var failures = []struct {
-	name     string
-	endpoint func(t *testing.T) (url string, accepted func() int)
-}{
-	{"hung", func(t *testing.T) (string, func() int) { return hungserver.Start(t) }},
-	{"refused", func(*testing.T) (string, func() int) { return refusedURL, nil }},
-}
+// trickleEvery is the interval of the slow endpoints' bytes: a quarter of
+// awsconfig.ReadTimeout, so that it never fires, even on a busy machine.
+const trickleEvery = awsconfig.ReadTimeout / 4
 
 // sqsEvent is the event Lambda's SQS event source mapping invokes the
 // worker with (https://docs.aws.amazon.com/lambda/latest/dg/with-sqs.html):
@@ -79,8 +65,8 @@ func sqsEvent(t *testing.T, id string, body []byte, receive int) []byte {
 // Secrets Manager (SECRETS_ID) and dedup in DynamoDB (DEDUP_TABLE), both
 // on moto_server, and the Stripe API on stripe-mock. SQS is the worker's
 // trigger, not a client of it: the test is the event source mapping.
-// Each case fails one dependency, hung or refusing connections
-// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB,
+// Each case fails one dependency, hung, refusing connections or
+// trickling its answer (failures; AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB,
 // STRIPE_API_BASE). The first invocation after the cold start and the
 // next, warm, one (the message's redelivery) are both answered by the
 // function itself, before the function's timeout, with a batch response
@@ -130,14 +116,14 @@ func TestRIEHungDependencies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for _, fl := range failures {
-			t.Run(tt.dependency+"/"+fl.name, func(t *testing.T) {
+			t.Run(tt.dependency+"/"+fl.Name, func(t *testing.T) {
 				t.Parallel()
 				// A table per case: the cases run at once, on the same events.
 				table := "events-" + strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 				if err := dedup.CreateTable(t.Context(), dynamodb.NewFromConfig(cfg), table); err != nil {
 					t.Fatal(err)
 				}
-				url, accepted := fl.endpoint(t)
+				url, accepted := fl.Start(t)
 				c := limits.Apply(lambdarie.Config{Bootstrap: bin, Env: tt.env(t, url, table)})
 				c.Timeout = hungTimeout // the template's MemorySize, a shorter timeout
 				f := lambdarie.Run(t, c)
@@ -150,17 +136,8 @@ func TestRIEHungDependencies(t *testing.T) {
 						t.Fatal(err)
 					}
 					took[i] = r.Duration
-					if r.Status != 200 || strings.HasPrefix(string(r.Body), "Task timed out") || r.Duration >= hungTimeout {
-						t.Fatalf("%s: aws-lambda-rie answered %d %q after %v, want the function's own answer within %v; output:\n%s", name, r.Status, r.Body, r.Duration, hungTimeout, r.Output)
-					}
-					if r.ColdStart != (i == 0) || r.Exited {
-						t.Errorf("%s: cold start %v, exited %v: want one environment for both", name, r.ColdStart, r.Exited)
-					}
-					if i == 0 {
-						init = r.InitDuration
-						if init >= lambdarie.DefaultInitLimit {
-							t.Errorf("Init took %v, want under Lambda's %v", init, lambdarie.DefaultInitLimit)
-						}
+					if d := r.CheckOwnAnswer(t, name, i, hungTimeout); i == 0 {
+						init = d
 					}
 					if want := `{"batchItemFailures":[{"itemIdentifier":"msg-hung"}]}`; string(r.Body) != want {
 						t.Errorf("%s: answer %s, want %s", name, r.Body, want)
@@ -174,10 +151,10 @@ func TestRIEHungDependencies(t *testing.T) {
 					}
 				}
 				if accepted != nil && accepted() == 0 {
-					t.Errorf("the function never reached the hung %s", tt.dependency)
+					t.Errorf("the function never reached the %s %s", fl.Name, tt.dependency)
 				}
 				t.Logf("measured: worker, %s %s: Init %v, cold answer %v, warm answer %v, timeout %v",
-					tt.dependency, fl.name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
+					tt.dependency, fl.Name, init.Round(time.Millisecond), took[0].Round(time.Millisecond), took[1].Round(time.Millisecond), hungTimeout)
 			})
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"stripetask/dispatch"
 	"stripetask/internal/awsconfig"
@@ -53,10 +54,16 @@ func OS() Process {
 // when SECRETS_ID is set, through a client of the runtime's one AWS SDK
 // configuration (awsconfig.Load), else the process environment.
 func Secrets(ctx context.Context, s Settings, environ []string, log *slog.Logger) (secrets.Source, error) {
+	return secretsSource(s, environ, log, func() (aws.Config, error) { return awsconfig.Load(ctx) })
+}
+
+// secretsSource is Secrets with the AWS SDK configuration from awsCfg,
+// called only for Secrets Manager.
+func secretsSource(s Settings, environ []string, log *slog.Logger, awsCfg func() (aws.Config, error)) (secrets.Source, error) {
 	if s.SecretsID == "" {
 		return secrets.FromEnviron(environ), nil
 	}
-	cfg, err := awsconfig.Load(ctx)
+	cfg, err := awsCfg()
 	if err != nil {
 		return nil, fmt.Errorf("secrets: %w", err)
 	}

@@ -147,10 +147,8 @@ func newReconciler(ctx context.Context, rt *Runtime, rs reconcileSettings) (*rec
 	if rt.Dedup == nil {
 		return nil, nil, errNoDedupTable
 	}
-	state, err := reconcile.DynamoDBStateFromConfig(ctx, rt.Settings.DedupTable)
-	if err != nil {
-		return nil, nil, err
-	}
+	// The state lives in the dedup table, through the dedup store's client.
+	state := reconcile.NewDynamoDBState(rt.dynamo, rt.Settings.DedupTable)
 	pl := rt.Pipeline()
 	if outcome, err := rt.WarmUp(ctx, pl.Warm); err != nil {
 		logWarmFailure(ctx, rt.Log, rt.Deps.Secrets, "cold start failed; retrying with the next pass", outcome, err)

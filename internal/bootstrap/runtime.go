@@ -4,9 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"stripetask/dispatch"
+	"stripetask/internal/awsconfig"
 	"stripetask/internal/dedup"
 	"stripetask/internal/eventqueue"
 	"stripetask/internal/function"
@@ -35,7 +41,10 @@ type Runtime struct {
 	// without STRIPE_KEY it points at a local stripe-mock.
 	Process Process
 	started time.Time // when NewRuntime began: the cold start's bounds count from it
-	stop    func()
+	// dynamo is the DynamoDB client of the DEDUP_TABLE store, or nil: the
+	// reconciler keeps its state in the same table through it.
+	dynamo *dynamodb.Client
+	stop   func()
 }
 
 // NewRuntime builds the Runtime of the Handler type H from p. With running,
@@ -61,7 +70,10 @@ func NewRuntime[H any, P interface {
 		return nil, err
 	}
 	r := &Runtime{Name: name, Settings: settings, Log: log, Process: p, started: started, stop: stop}
-	src, err := Secrets(ctx, settings, p.Environ, log)
+	// The one AWS SDK configuration, loaded once for every client that
+	// needs it (a load costs milliseconds of the cold start).
+	awsCfg := sync.OnceValues(func() (aws.Config, error) { return awsconfig.Load(ctx) })
+	src, err := secretsSource(settings, p.Environ, log, awsCfg)
 	if err != nil {
 		r.Close()
 		return nil, err
@@ -77,21 +89,19 @@ func NewRuntime[H any, P interface {
 		// work the first event would otherwise wait for.
 		r.Dispatcher.WarmDecoders()
 	}
-	if settings.DedupTable != "" {
-		db, err := dedup.DynamoDBFromConfig(ctx, settings.DedupTable, dedup.Options{})
+	if settings.DedupTable != "" || settings.ProcessingMode == ModeQueue {
+		cfg, err := awsCfg()
 		if err != nil {
 			r.Close()
 			return nil, err
 		}
-		r.Dedup = db
-	}
-	if settings.ProcessingMode == ModeQueue {
-		q, err := eventqueue.FromConfig(ctx, settings.QueueURL)
-		if err != nil {
-			r.Close()
-			return nil, err
+		if settings.DedupTable != "" {
+			r.dynamo = dynamodb.NewFromConfig(cfg)
+			r.Dedup = dedup.NewDynamoDB(r.dynamo, settings.DedupTable, dedup.Options{})
 		}
-		r.Queue = q
+		if settings.ProcessingMode == ModeQueue {
+			r.Queue = eventqueue.New(sqs.NewFromConfig(cfg), settings.QueueURL)
+		}
 	}
 	r.Deps = function.Deps{
 		Secrets:   src,
