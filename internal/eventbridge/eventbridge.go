@@ -12,15 +12,18 @@
 // through the same pipeline as a webhook delivery (dedup, the method, the
 // log line, metrics).
 //
-// Failures follow EventBridge's retries: an event whose method failed, or
-// that could not be run (the dedup store or the secrets unavailable, a live
-// claim elsewhere), or that is not a Stripe event the Handler can take,
-// fails the invocation, so that EventBridge retries it under the rule's
-// retry policy and then sends it to the rule's dead-letter queue. Handled,
-// duplicate and ignored events succeed, and so do refused ones: an event
-// from another source than the configured one, or any event when none is
-// configured, is logged as an error (outcome foreign_source) and
-// acknowledged, never run or retried.
+// Failures follow the outcome's disposition (Failed): an event whose
+// method failed, or that could not be run (the dedup store or the secrets
+// unavailable, a live claim elsewhere), fails the invocation. EventBridge
+// invokes Lambda asynchronously, so it is Lambda that retries a failed
+// invocation, twice, and then drops it unless the function has an
+// on-failure destination; the rule's retry policy and dead-letter queue
+// cover only deliveries Lambda refuses
+// (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+// Done events succeed, and so do refused ones, logged: an event from
+// another source than the configured one, or any event when none is
+// configured (outcome foreign_source), is acknowledged, never run or
+// retried.
 package eventbridge
 
 import (
@@ -141,7 +144,7 @@ func (h *Handler) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		out.EventID = res.Event.ID
 	}
 	if Failed(res.Outcome) {
-		return nil, fmt.Errorf("eventbridge: event %s: %s (see the delivery log line); EventBridge retries it, then sends it to the dead-letter queue", e.ID, res.Outcome)
+		return nil, fmt.Errorf("eventbridge: event %s: %s (see the delivery log line); Lambda retries the invocation", e.ID, res.Outcome)
 	}
 	return json.Marshal(out)
 }
