@@ -1,8 +1,10 @@
 package devtools
 
 import (
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -85,5 +87,26 @@ func TestStripeMockLookup(t *testing.T) {
 	_, err := StripeMock(func(string) string { return "" })
 	if err == nil || !strings.Contains(err.Error(), "make tools") || !strings.Contains(err.Error(), StripeMockVersion) {
 		t.Errorf("missing: error %v, want one naming `make tools` and %s", err, StripeMockVersion)
+	}
+}
+
+// TestFreeAddr: the address is on loopback, bindable, and outside the
+// kernel's ephemeral range.
+func TestFreeAddr(t *testing.T) {
+	for range 20 {
+		addr, err := FreeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		host, port, _ := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(port)
+		if host != "127.0.0.1" || n < lowestPort || n >= ephemeralStart() {
+			t.Fatalf("FreeAddr() = %s: want 127.0.0.1, a port in [%d, %d)", addr, lowestPort, ephemeralStart())
+		}
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatalf("%s is not free: %v", addr, err)
+		}
+		l.Close()
 	}
 }

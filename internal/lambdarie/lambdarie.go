@@ -414,9 +414,13 @@ func start(ctx context.Context, s settings) (*Function, error) {
 		close(f.exited)
 	}()
 	f.stop = sync.OnceValue(f.terminate)
-	if err := f.awaitListening(ctx, addr); err != nil {
-		f.Stop()
-		return nil, err
+	// Both of RIE's listeners: its Runtime API binds apart from its
+	// Invoke API, and RIE exits (a retry, on new ports) if it cannot.
+	for _, a := range []string{addr, apiAddr} {
+		if err := f.awaitListening(ctx, a); err != nil {
+			f.Stop()
+			return nil, err
+		}
 	}
 	return f, nil
 }
@@ -437,15 +441,10 @@ func environ(env map[string]string, timeout time.Duration, memoryMB int) []strin
 	return append(out, "AWS_LAMBDA_FUNCTION_TIMEOUT="+strconv.Itoa(int(timeout/time.Second)))
 }
 
-// freeAddr returns a 127.0.0.1 address whose port was free a moment ago.
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
+// freeAddr returns a 127.0.0.1 address whose port was free a moment ago,
+// outside the ephemeral range that busy tests' connections take ports
+// from (devtools.FreeAddr).
+func freeAddr() (string, error) { return devtools.FreeAddr() }
 
 // awaitListening waits until RIE accepts connections on addr.
 func (f *Function) awaitListening(ctx context.Context, addr string) error {

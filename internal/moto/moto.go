@@ -280,11 +280,18 @@ except Exception:  # another moto layout: long polls keep moto's own wait
     pass
 `
 
+// freePort returns a port for moto_server, which binds it only later:
+// outside the ephemeral range that busy tests' connections take ports from
+// (devtools.FreeAddr).
 func freePort(tb testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := devtools.FreeAddr()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(addr)
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return n
 }
