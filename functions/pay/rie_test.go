@@ -56,6 +56,23 @@ func readRequest(t *testing.T, name string) events.APIGatewayV2HTTPRequest {
 // reveals a secret.
 func invokeRIE(t *testing.T, f *lambdarie.Function, e events.APIGatewayV2HTTPRequest) (lambdarie.Result, events.APIGatewayV2HTTPResponse, map[string]any) {
 	t.Helper()
+	r, res := invokeResponse(t, f, e)
+	checkNoClientSecret(t, r.Output)
+	if res.Headers["Content-Type"] != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", res.Headers["Content-Type"])
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
+		t.Errorf("response body is not a JSON object: %v: %s", err, res.Body)
+	}
+	return r, res, body
+}
+
+// invokeResponse sends e to f through RIE and returns the result and the
+// function's payload 2.0 response. It checks that RIE answered with the
+// function's own answer and that neither reveals a secret.
+func invokeResponse(t *testing.T, f *lambdarie.Function, e events.APIGatewayV2HTTPRequest) (lambdarie.Result, events.APIGatewayV2HTTPResponse) {
+	t.Helper()
 	payload, err := json.Marshal(e)
 	if err != nil {
 		t.Fatal(err)
@@ -68,19 +85,11 @@ func invokeRIE(t *testing.T, f *lambdarie.Function, e events.APIGatewayV2HTTPReq
 		t.Fatalf("aws-lambda-rie answered %d %q after %v; output:\n%s", r.Status, r.Body, r.Duration, r.Output)
 	}
 	checkNoSecrets(t, string(r.Body), r.Output)
-	checkNoClientSecret(t, r.Output)
 	var res events.APIGatewayV2HTTPResponse
 	if err := json.Unmarshal(r.Body, &res); err != nil {
 		t.Fatalf("answer is not a payload 2.0 response: %v: %s", err, r.Body)
 	}
-	if res.Headers["Content-Type"] != "application/json" {
-		t.Errorf("Content-Type %q, want application/json", res.Headers["Content-Type"])
-	}
-	var body map[string]any
-	if err := json.Unmarshal([]byte(res.Body), &body); err != nil {
-		t.Errorf("response body is not a JSON object: %v: %s", err, res.Body)
-	}
-	return r, res, body
+	return r, res
 }
 
 // oneRequestLine returns the invocation's one "request" log line.
